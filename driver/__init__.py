@@ -1,0 +1,1 @@
+"""The driver: CLI, runner-agnostic training loop, solvers, checkpoints and the model file."""

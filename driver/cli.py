@@ -1,0 +1,159 @@
+"""``mrlearn``: train, predict, evaluate and demo from the command line.
+
+Errors a user can cause end in one ``mrlearn: error: ...`` line (exit code 2); anything
+else is our bug and keeps its traceback.
+"""
+import argparse
+import json
+import logging
+import os
+import sys
+
+from driver.errors import MrlearnError
+from driver.evaluate import evaluate
+from driver.model import load_model, save_model
+from driver.passes import RUNNERS, Runner
+from driver.predict import predict
+from driver.train import ALGOS, TrainConfig, train
+
+DEMO_DATA = os.path.join(os.path.dirname(os.path.abspath(__file__)), "data")
+
+
+def _add_input_args(parser, model_required=False):
+    parser.add_argument("--input", nargs="+", required=True, metavar="PATH",
+                        help="CSV files, directories or globs (.gz/.bz2 fine); label in "
+                             "--label-col, features in the other columns")
+    parser.add_argument("--label-col", type=int, default=0, help="0-based label column (default 0)")
+    parser.add_argument("--header", choices=("auto", "yes", "no"), default="auto",
+                        help="first line of each file is a header: auto-detect (default), yes, no")
+    parser.add_argument("--skip-bad-rows", action="store_true",
+                        help="skip and count malformed rows instead of stopping at the first")
+    _add_runner_args(parser)
+
+
+def _add_runner_args(parser):
+    parser.add_argument("-r", "--runner", choices=RUNNERS, default="inline",
+                        help="mrjob runner (default inline)")
+    parser.add_argument("--conf-path", help="mrjob.conf to use (default: none)")
+    parser.add_argument("--mappers", type=int, help="number of map tasks")
+
+
+def build_parser():
+    parser = argparse.ArgumentParser(
+        prog="mrlearn", description="Train linear models as Hadoop Streaming passes (mrjob).")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    p = sub.add_parser("train", help="train a model")
+    p.add_argument("--algo", required=True, choices=sorted(ALGOS))
+    p.add_argument("--model", required=True, help="where to write the model JSON")
+    p.add_argument("--solver", help="linear: normal (default), newton, lbfgs, gd; "
+                                    "logistic and svm: newton (default), lbfgs, gd")
+    p.add_argument("--loss", choices=("hinge", "squared_hinge"),
+                   help="svm loss (default squared_hinge; hinge with --solver gd)")
+    p.add_argument("--l2", type=float, default=0.0, help="ridge penalty lambda: "
+                   "objective = mean loss + lambda/2 ||w||^2 (default 0)")
+    p.add_argument("--max-iter", type=int, default=100, help="at most this many passes")
+    p.add_argument("--tol", type=float, default=1e-8, help="relative tolerance on the "
+                   "objective (newton: on the estimated gap to the optimum)")
+    p.add_argument("--step-size", type=float, help="gd: fixed step instead of backtracking")
+    p.add_argument("--checkpoint-dir", help="write the run state here after every pass")
+    p.add_argument("--resume", action="store_true", help="continue from --checkpoint-dir")
+    p.add_argument("-q", "--quiet", action="store_true", help="no per-pass progress")
+    _add_input_args(p)
+
+    p = sub.add_parser("predict", help="write predictions, one line per input row")
+    p.add_argument("--model", required=True)
+    p.add_argument("--output", required=True, help="directory to create for part files")
+    _add_input_args(p)
+
+    p = sub.add_parser("evaluate", help="metrics of a model on labelled data (one pass)")
+    p.add_argument("--model", required=True)
+    p.add_argument("--json", action="store_true", help="print metrics as JSON")
+    _add_input_args(p)
+
+    p = sub.add_parser("demo", help="train and evaluate logistic regression on a shipped "
+                                    "dataset (breast cancer, 569 rows)")
+    p.add_argument("--model", default="mrlearn-demo-model.json")
+    _add_runner_args(p)
+    return parser
+
+
+def _runner(args):
+    return Runner(args.runner, args.conf_path, args.mappers)
+
+
+def _print_pass(entry):
+    print("pass %3d  objective %.10g  |grad| %.3e  step %-8.3g %s %.2fs" % (
+        entry["pass"], entry["objective"], entry["grad_norm"], entry["step"],
+        "         " if entry["accepted"] else "(no step)", entry["seconds"]), file=sys.stderr)
+
+
+def cmd_train(args):
+    config = TrainConfig(args.algo, args.input, solver=args.solver, loss=args.loss, l2=args.l2,
+                         tol=args.tol, max_iter=args.max_iter, step_size=args.step_size,
+                         label_col=args.label_col, header=args.header,
+                         skip_bad_rows=args.skip_bad_rows)
+    with _runner(args) as runner:
+        model = train(config, runner, args.checkpoint_dir, args.resume,
+                      None if args.quiet else _print_pass)
+    save_model(args.model, model)
+    print("%s/%s: %s after %d pass(es), objective %.10g; model written to %s%s" % (
+        model["algo"], model["solver"], model["stop_reason"], model["n_passes"],
+        model["objective"], args.model,
+        "; %d bad row(s) skipped" % model["bad_rows"] if model["bad_rows"] else ""))
+    return model
+
+
+def cmd_predict(args):
+    model = load_model(args.model)
+    with _runner(args) as runner:
+        bad = predict(model, args.input, args.output, runner, args.label_col, args.header,
+                      args.skip_bad_rows)
+    print("predictions written to %s%s" % (args.output, "; %d bad row(s) skipped" % bad if bad else ""))
+
+
+def cmd_evaluate(args):
+    model = load_model(args.model)
+    with _runner(args) as runner:
+        metrics = evaluate(model, args.input, runner, args.label_col, args.header,
+                           args.skip_bad_rows)
+    if args.json:
+        print(json.dumps(metrics))
+    else:
+        for name, value in metrics.items():
+            print("%-10s %s" % (name, "%.6g" % value if isinstance(value, float) else value))
+    return metrics
+
+
+def cmd_demo(args):
+    train_csv = os.path.join(DEMO_DATA, "breast_cancer_train.csv.gz")
+    test_csv = os.path.join(DEMO_DATA, "breast_cancer_test.csv.gz")
+    print("mrlearn demo: logistic regression (Newton) on the breast cancer data, %s runner"
+          % args.runner, file=sys.stderr)
+    common = ["-r", args.runner, "--model", args.model]
+    if args.conf_path:
+        common += ["--conf-path", args.conf_path]
+    cmd_train(build_parser().parse_args(
+        ["train", "--algo", "logistic", "--l2", "1e-3", "--input", train_csv] + common))
+    print("held-out metrics (%s):" % os.path.basename(test_csv))
+    cmd_evaluate(build_parser().parse_args(["evaluate", "--input", test_csv] + common))
+
+
+COMMANDS = {"train": cmd_train, "predict": cmd_predict, "evaluate": cmd_evaluate,
+            "demo": cmd_demo}
+
+
+def main(argv=None):
+    args = build_parser().parse_args(argv)
+    logging.basicConfig(level=logging.WARNING, format="%(name)s: %(message)s")
+    logging.getLogger("mrjob.conf").setLevel(logging.ERROR)  # "no configs" on every pass
+    try:
+        COMMANDS[args.command](args)
+    except MrlearnError as e:
+        print("mrlearn: error: %s" % e, file=sys.stderr)
+        return 2
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

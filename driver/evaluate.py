@@ -1,0 +1,43 @@
+"""``mrlearn evaluate``: one pass of metric sums, turned into metrics here.
+
+Regression: RMSE, MAE, R^2. Classifiers: accuracy, ROC AUC, and the mean training loss
+(``log_loss`` for logistic, ``hinge``/``squared_hinge`` for svm).
+"""
+import math
+
+import numpy as np
+
+from driver.inputs import check_bad_rows, describe_inputs
+from driver.errors import MrlearnError
+from driver.model import model_theta
+from driver.passes import run_pass
+from jobs.evaluate_pass import MREvaluatePass
+from jobs.kernels import auc_from_histograms
+
+
+def evaluate(model, inputs, runner, label_col=0, header="auto", skip_bad_rows=False):
+    """Metrics (dict) of ``model`` on ``inputs``, from one pass."""
+    spec = describe_inputs(inputs, label_col, header)
+    if spec.n_features != model["n_features"]:
+        raise MrlearnError("the model has %d features but %s has %d (besides the label)"
+                           % (model["n_features"], spec.files[0], spec.n_features))
+    task = "regression" if model["algo"] == "linear" else model["loss"]
+    params = dict(spec.params(), theta=model_theta(model).tolist(), task=task)
+    record = run_pass(MREvaluatePass, params, spec.files, runner)
+    check_bad_rows(record, skip_bad_rows)
+    if record["n"] == 0:
+        raise MrlearnError("no usable rows in %s" % ", ".join(inputs))
+    metrics = metrics_from_record(model, record)
+    metrics.update(n_rows=record["n"], bad_rows=record["bad_rows"])
+    return metrics
+
+
+def metrics_from_record(model, record):
+    n = record["n"]
+    if model["algo"] == "linear":
+        y_scatter = np.asarray(record["y_moments"][2]).item()
+        return {"rmse": math.sqrt(record["sse"] / n), "mae": record["sae"] / n,
+                "r2": 1.0 - record["sse"] / y_scatter if y_scatter > 0 else float("nan")}
+    loss_name = "log_loss" if model["loss"] == "logistic" else model["loss"]
+    return {"accuracy": record["correct"] / n, loss_name: record["loss"] / n,
+            "roc_auc": auc_from_histograms(record["pos_bins"], record["neg_bins"])}

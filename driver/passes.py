@@ -1,0 +1,106 @@
+"""Running one MapReduce pass on any mrjob runner, and the one place that knows runners.
+
+:func:`run_pass` writes the pass parameters to a JSON file that reaches every task as a
+file argument, runs the job and returns the single record its reducer emitted. Everything
+runner-specific (which mrjob switches, shipping the ``jobs`` package) is in
+:meth:`Runner.mrjob_args`.
+"""
+import json
+import os
+import shutil
+import tempfile
+import zipfile
+
+import jobs
+from driver.errors import MrlearnError
+
+RUNNERS = ("inline", "local", "hadoop", "emr")
+
+
+class Runner:
+    """Where and how passes run: mrjob runner name, conf file, number of mappers.
+
+    Owns a scratch directory (pass parameter files, the zip of ``jobs``); use as a
+    context manager so it is removed at the end.
+    """
+
+    def __init__(self, name="inline", conf_path=None, mappers=None):
+        if name not in RUNNERS:
+            raise MrlearnError("unknown runner %r; choose one of %s" % (name, ", ".join(RUNNERS)))
+        if conf_path and not os.path.exists(conf_path):
+            raise MrlearnError("mrjob conf file %s does not exist; fix --conf-path" % conf_path)
+        self.name = name
+        self.conf_path = conf_path
+        self.mappers = mappers
+        self.scratch = tempfile.mkdtemp(prefix="mrlearn-")
+        self._jobs_zip = None
+        self._n_params = 0
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        shutil.rmtree(self.scratch, ignore_errors=True)
+
+    def jobs_zip(self):
+        """Zip of the ``jobs`` package, for tasks where mrlearn is not installed."""
+        if self._jobs_zip is None:
+            self._jobs_zip = os.path.join(self.scratch, "mrlearn_jobs.zip")
+            package_dir = os.path.dirname(os.path.abspath(jobs.__file__))
+            with zipfile.ZipFile(self._jobs_zip, "w", zipfile.ZIP_DEFLATED) as zf:
+                for name in sorted(os.listdir(package_dir)):
+                    if name.endswith(".py"):
+                        zf.write(os.path.join(package_dir, name), "jobs/" + name)
+        return self._jobs_zip
+
+    def mrjob_args(self):
+        """mrjob command-line switches for this runner (the only runner branch)."""
+        args = ["-r", self.name]
+        args += ["--conf-path", self.conf_path] if self.conf_path else ["--no-conf"]
+        if self.name != "inline":
+            # tasks run in fresh interpreters, possibly on machines without mrlearn
+            args += ["--py-files", self.jobs_zip()]
+        if self.mappers:
+            if self.name in ("inline", "local"):
+                args += ["--num-cores", str(self.mappers)]
+            else:
+                args += ["--jobconf", "mapreduce.job.maps=%d" % self.mappers]
+        return args
+
+    def params_file(self, params):
+        """Write pass parameters to a fresh JSON file in the scratch directory."""
+        self._n_params += 1
+        path = os.path.join(self.scratch, "pass-%04d.json" % self._n_params)
+        with open(path, "w") as f:
+            json.dump(params, f)
+        return path
+
+
+def job_args(runner, params, inputs, output_dir=None):
+    args = runner.mrjob_args() + ["--params", runner.params_file(params)]
+    if output_dir:
+        args += ["--output-dir", output_dir]
+    return args + list(inputs)
+
+
+def run_pass(job_class, params, inputs, runner):
+    """Run one summary pass; returns the reducer's single record (a dict of JSON types)."""
+    job = job_class(args=job_args(runner, params, inputs))
+    with job.make_runner() as mr:
+        mr.run()
+        records = [value for _, value in job.parse_output(mr.cat_output())]
+    if len(records) != 1:
+        raise RuntimeError("pass produced %d records, expected 1" % len(records))
+    return records[0]
+
+
+def run_map_only(job_class, params, inputs, output_dir, runner):
+    """Run a map-only pass writing to ``output_dir``; returns its counters (dict)."""
+    job = job_class(args=job_args(runner, params, inputs, output_dir))
+    with job.make_runner() as mr:
+        mr.run()
+        counters = {}
+        for step_counters in mr.counters():
+            for group, values in step_counters.items():
+                counters.setdefault(group, {}).update(values)
+    return counters

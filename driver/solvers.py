@@ -1,0 +1,291 @@
+"""Solvers: turn the record of one pass into the next model, without touching data.
+
+Parameters are ``theta = [w, b]`` (coefficients, then the unpenalized intercept), shape
+``(p,) = (d + 1,)``. The objective is ``F(theta) = loss_sum / n + l2 / 2 * ||w||^2``.
+
+A descent solver proposes a few *candidate* points ``x + t * d`` for one direction
+``d`` and several trial step sizes ``t``; the next pass evaluates the loss (and the
+derivatives) at all of them, and :meth:`DescentSolver.update` keeps the best one that
+decreases the objective enough (Armijo). So the line search costs no extra passes: the
+pass that tries the steps also delivers the gradient (and Hessian) at the step taken.
+
+All solver state is JSON: :meth:`DescentSolver.state` and :func:`solver_from_state`
+round-trip it exactly (floats are written with ``repr``), which is what makes a resumed
+run end with the same model as an uninterrupted one.
+"""
+import numpy as np
+
+ARMIJO = 1e-4
+LBFGS_MEMORY = 10
+
+
+def regularized(record, thetas, l2, order):
+    """Objective terms at each candidate from a pass record.
+
+    Returns a list of ``(F, G, H)`` per candidate: objective value, gradient (p,) and,
+    when ``order == 2``, Hessian (p, p) (else None), all divided by ``n`` and with the
+    ridge term ``l2 / 2 * ||w||^2`` added (the intercept is not penalized).
+    """
+    n = record["n"]
+    thetas = np.atleast_2d(thetas)
+    p = thetas.shape[1]
+    penalized = np.ones(p)
+    penalized[-1] = 0.0
+    terms = []
+    for j, theta in enumerate(thetas):
+        w = theta * penalized
+        F = record["loss"][j] / n + 0.5 * l2 * float(w @ w)
+        G = np.asarray(record["grad"][j]) / n + l2 * w if order >= 1 else None
+        H = np.asarray(record["hess"][j]) / n + l2 * np.diag(penalized) if order >= 2 else None
+        terms.append((F, G, H))
+    return terms
+
+
+class DescentSolver:
+    """Line-search descent over candidates evaluated in the same pass.
+
+    Subclasses give :meth:`direction` and :meth:`trial_steps`; ``order`` is the
+    derivative order the passes must compute (1: gradient, 2: + Hessian).
+    """
+
+    name = None
+    order = 1
+    ARRAYS = ("x", "g", "H", "d")
+
+    def __init__(self, n_params, tol=1e-8, **options):
+        self.x = None
+        self.x0 = np.zeros(n_params)
+        self.f = self.g = self.H = self.d = None
+        self.steps = [0.0]
+        self.step = None          # last accepted step size
+        self.tol = tol
+        self.done = False
+        self.stop_reason = None
+        self.options = options
+
+    # --- the pass loop's interface ------------------------------------------------------
+
+    def candidates(self):
+        """The points (m, p) the next pass must evaluate."""
+        if self.x is None:
+            return self.x0[None, :]
+        return np.array([self.x + t * self.d for t in self.steps])
+
+    def update(self, terms):
+        """Take the evaluations ``[(F, G, H)]`` of :meth:`candidates`; returns history info."""
+        f_before = self.f
+        if self.x is None:
+            chosen, step = 0, 0.0
+        else:
+            chosen = self._choose(terms)
+            step = self.steps[chosen] if chosen is not None else 0.0
+        if chosen is None:
+            self._shrink_steps()
+        else:
+            self._accept(self.candidates()[chosen], terms[chosen], step)
+            self._check_convergence(f_before)
+        if not self.done:
+            self.d = self.direction()
+            if chosen is not None:
+                self.steps = self.trial_steps()
+        return {"objective": self.f, "grad_norm": float(np.linalg.norm(self.g)),
+                "step": step, "accepted": chosen is not None}
+
+    # --- the line search ------------------------------------------------------------------
+
+    def _choose(self, terms):
+        """Index of the candidate to accept, or None if none decreases the objective."""
+        slope = float(self.g @ self.d)
+        values = [F for F, _, _ in terms]
+        armijo = [j for j, F in enumerate(values) if F <= self.f + ARMIJO * self.steps[j] * slope]
+        pool = armijo or [j for j, F in enumerate(values) if F < self.f]
+        if not pool:
+            return None
+        return min(pool, key=lambda j: values[j])
+
+    def _accept(self, x, term, step):
+        self.x = x
+        self.f, self.g, self.H = term
+        self.step = step
+
+    def _shrink_steps(self):
+        smallest = min(self.steps)
+        self.steps = [smallest * 0.5 ** k for k in range(1, 5)]
+        scale = np.linalg.norm(self.d) * max(self.steps)
+        if scale <= 1e-14 * (1.0 + np.linalg.norm(self.x)):
+            self._stop("no step along the direction decreases the objective")
+
+    def _check_convergence(self, f_before):
+        if float(np.max(np.abs(self.g))) <= 1e-14:
+            self._stop("gradient is zero")
+        elif f_before is not None and self.converged(f_before):
+            self._stop("converged")
+
+    def converged(self, f_before):
+        """Relative objective decrease of the last step at most ``tol``."""
+        return f_before - self.f <= self.tol * max(abs(f_before), abs(self.f), 1e-300)
+
+    def _stop(self, reason):
+        self.done = True
+        self.stop_reason = reason
+
+    # --- what subclasses give --------------------------------------------------------------
+
+    def direction(self):
+        raise NotImplementedError
+
+    def trial_steps(self):
+        raise NotImplementedError
+
+    # --- JSON state -------------------------------------------------------------------------
+
+    def state(self):
+        """Everything needed to continue: plain JSON types."""
+        out = {"name": self.name, "x0": self.x0.tolist(), "f": self.f, "steps": self.steps,
+               "step": self.step, "tol": self.tol, "done": self.done,
+               "stop_reason": self.stop_reason, "options": self.options}
+        for key in self.ARRAYS:
+            value = getattr(self, key)
+            out[key] = None if value is None else np.asarray(value).tolist()
+        return out
+
+    def _load(self, state):
+        for key in ("f", "steps", "step", "done", "stop_reason"):
+            setattr(self, key, state[key])
+        self.x0 = np.asarray(state["x0"], dtype=np.float64)
+        for key in self.ARRAYS:
+            value = state[key]
+            setattr(self, key, None if value is None else np.asarray(value, dtype=np.float64))
+
+
+class Newton(DescentSolver):
+    """Newton / IRLS with the Hessian sums; stops on the Newton decrement.
+
+    ``g^T H^-1 g / 2`` estimates the gap to the optimum of a (self-concordant-like)
+    objective, so the run stops as soon as that estimate is within ``tol`` (relative),
+    without spending a pass to observe the objective stall.
+    """
+
+    name = "newton"
+    order = 2
+
+    def direction(self):
+        H, g = self.H, self.g
+        try:
+            return -np.linalg.solve(H, g)
+        except np.linalg.LinAlgError:
+            return -np.linalg.lstsq(H, g, rcond=None)[0]
+
+    def trial_steps(self):
+        return [1.0, 0.5, 0.25, 0.125]
+
+    def converged(self, f_before):
+        decrement = -float(self.g @ self.direction())
+        return 0.5 * decrement <= self.tol * max(abs(self.f), 1e-300)
+
+
+class LBFGS(DescentSolver):
+    """Limited-memory BFGS (memory 10) on gradient sums; stops on the relative decrease."""
+
+    name = "lbfgs"
+    ARRAYS = DescentSolver.ARRAYS + ("S", "Y")
+
+    def __init__(self, n_params, tol=1e-8, **options):
+        super().__init__(n_params, tol, **options)
+        self.S = self.Y = None
+
+    def _accept(self, x, term, step):
+        x_prev, g_prev = self.x, self.g
+        super()._accept(x, term, step)
+        if x_prev is None:
+            return
+        s, y = x - x_prev, self.g - g_prev
+        if float(s @ y) > 1e-12 * float(s @ s):
+            S = [] if self.S is None else list(self.S)
+            Y = [] if self.Y is None else list(self.Y)
+            self.S = np.array((S + [s])[-LBFGS_MEMORY:])
+            self.Y = np.array((Y + [y])[-LBFGS_MEMORY:])
+
+    def direction(self):
+        q = self.g.copy()
+        if self.S is None:
+            return -q
+        alphas = []
+        for s, y in zip(self.S[::-1], self.Y[::-1]):
+            a = float(s @ q) / float(y @ s)
+            q -= a * y
+            alphas.append(a)
+        s, y = self.S[-1], self.Y[-1]
+        r = q * (float(s @ y) / float(y @ y))
+        for (s, y), a in zip(zip(self.S, self.Y), alphas[::-1]):
+            b = float(y @ r) / float(y @ s)
+            r += s * (a - b)
+        return -r
+
+    def trial_steps(self):
+        if self.S is None:
+            scale = 1.0 / max(np.linalg.norm(self.g), 1e-300)
+            return [scale * t for t in (10.0, 1.0, 0.1, 0.01)]
+        return [1.0, 0.5, 0.25, 0.1]
+
+
+class GradientDescent(DescentSolver):
+    """Distributed (sub)gradient descent: backtracking by default, or a fixed step.
+
+    Backtracking tries ``a * (2, 1, 1/2, 1/4)`` around the last accepted step ``a``
+    (a wide grid on the first step) and never accepts an increase of the objective.
+    With ``step_size`` set, every pass takes that step, whatever the objective does.
+    """
+
+    name = "gd"
+
+    def direction(self):
+        return -self.g
+
+    def trial_steps(self):
+        fixed = self.options.get("step_size")
+        if fixed:
+            return [fixed]
+        if not self.step:
+            return [10.0 ** -k for k in range(-1, 7)]
+        return [self.step * t for t in (2.0, 1.0, 0.5, 0.25)]
+
+    def _choose(self, terms):
+        if self.options.get("step_size"):
+            return 0
+        return super()._choose(terms)
+
+
+SOLVERS = {cls.name: cls for cls in (Newton, LBFGS, GradientDescent)}
+
+
+def make_solver(name, n_params, tol, **options):
+    return SOLVERS[name](n_params, tol=tol, **options)
+
+
+def solver_from_state(state):
+    solver = SOLVERS[state["name"]](len(state["x0"]), tol=state["tol"], **state["options"])
+    solver._load(state)
+    return solver
+
+
+def solve_normal_equations(moments, l2):
+    """Exact (ridge) least squares from the centered moments of ``[x, y]``.
+
+    ``moments = (n, mean (d + 1,), scatter (d + 1, d + 1))`` with the label last. Solves
+    ``(Sxx + n l2 I) w = Sxy`` on the column-scaled system (SVD least squares, so a
+    rank-deficient design gets the minimum-norm solution), ``b = mean_y - mean_x . w``.
+    Returns ``(theta (d + 1,), objective, gradient norm)``.
+    """
+    n, mean, scatter = moments
+    d = len(mean) - 1
+    Sxx, Sxy, Syy = scatter[:d, :d], scatter[:d, d], scatter[d, d]
+    A = Sxx + n * l2 * np.eye(d)
+    scale = np.sqrt(np.diag(A))
+    scale[scale == 0] = 1.0
+    w = np.linalg.lstsq(A / np.outer(scale, scale), Sxy / scale, rcond=None)[0] / scale
+    b = mean[d] - mean[:d] @ w
+    sse = Syy - 2.0 * (w @ Sxy) + w @ Sxx @ w
+    objective = 0.5 * sse / n + 0.5 * l2 * (w @ w)
+    gradient = (Sxx @ w - Sxy) / n + l2 * w
+    return np.append(w, b), float(objective), float(np.linalg.norm(gradient))

@@ -1,0 +1,193 @@
+"""The training loop: one pass per iteration, runner-agnostic, checkpointed after each pass.
+
+``train`` runs passes until the solver stops or ``max_iter`` passes are spent; after every
+pass it appends to the history and writes the checkpoint atomically, so ``resume``
+continues from the last finished pass and ends with the same model as an uninterrupted
+run.
+"""
+import json
+import time
+
+import numpy as np
+
+import hdfs_utils
+from driver.errors import MrlearnError
+from driver.inputs import check_bad_rows, describe_inputs
+from driver.model import FORMAT, FORMAT_VERSION
+from driver.passes import run_pass
+from driver.solvers import make_solver, regularized, solve_normal_equations, solver_from_state
+from jobs.moments_pass import MRMomentsPass
+from jobs.objective_pass import MRObjectivePass
+
+ALGOS = {
+    # algo: (default solver, solvers, loss per solver)
+    "linear": ("normal", ("normal", "newton", "lbfgs", "gd"), {}),
+    "logistic": ("newton", ("newton", "lbfgs", "gd"), {}),
+    "svm": ("newton", ("newton", "lbfgs", "gd"), {"gd": "hinge"}),
+}
+DEFAULT_LOSS = {"linear": "squared", "logistic": "logistic", "svm": "squared_hinge"}
+CHECKPOINT_FILE = "checkpoint.json"
+CHECKPOINT_FORMAT = "mrlearn-checkpoint"
+
+
+class TrainConfig:
+    """What defines a training run (everything but where it runs and how long)."""
+
+    FIELDS = ("algo", "solver", "loss", "l2", "tol", "max_iter", "step_size", "inputs",
+              "label_col", "header", "skip_bad_rows")
+
+    def __init__(self, algo, inputs, solver=None, loss=None, l2=0.0, tol=1e-8, max_iter=100,
+                 step_size=None, label_col=0, header="auto", skip_bad_rows=False):
+        if algo not in ALGOS:
+            raise MrlearnError("unknown --algo %r; choose one of %s" % (algo, ", ".join(ALGOS)))
+        default_solver, solvers, losses = ALGOS[algo]
+        solver = solver or default_solver
+        if solver not in solvers:
+            raise MrlearnError("--solver %s does not apply to %s; choose one of %s"
+                               % (solver, algo, ", ".join(solvers)))
+        loss = loss or losses.get(solver, DEFAULT_LOSS[algo])
+        if algo == "svm" and loss not in ("hinge", "squared_hinge"):
+            raise MrlearnError("--loss for svm is hinge or squared_hinge, not %r" % loss)
+        if loss == "hinge" and solver != "gd":
+            raise MrlearnError("the hinge loss is not differentiable: use --solver gd with it, "
+                               "or --loss squared_hinge")
+        if l2 < 0 or tol <= 0 or max_iter < 1 or (step_size is not None and step_size <= 0):
+            raise MrlearnError("need --l2 >= 0, --tol > 0, --max-iter >= 1 and --step-size > 0")
+        self.algo, self.solver, self.loss = algo, solver, loss
+        self.l2, self.tol, self.max_iter, self.step_size = l2, tol, max_iter, step_size
+        self.inputs, self.label_col, self.header = list(inputs), label_col, header
+        self.skip_bad_rows = skip_bad_rows
+
+    def to_json(self):
+        return {k: getattr(self, k) for k in self.FIELDS}
+
+    def differences(self, other):
+        """Names of the fields (max_iter aside) in which a checkpoint's config differs."""
+        return [k for k in self.FIELDS if k != "max_iter" and other.get(k) != getattr(self, k)]
+
+
+def train(config, runner, checkpoint_dir=None, resume=False, report=None):
+    """Train a model; returns the model dict (see :mod:`driver.model`).
+
+    ``runner`` is a :class:`driver.passes.Runner`; ``report(entry)`` is called with each
+    history entry as its pass ends.
+    """
+    report = report or (lambda entry: None)
+    spec = describe_inputs(config.inputs, config.label_col, config.header)
+    run = _resume(config, checkpoint_dir) if resume else None
+    if run is None:
+        run = {"history": [], "n_rows": None, "bad_rows": 0, "classes": None, "solver": None}
+    elif run["solver"]["done"] or len(run["history"]) >= config.max_iter:
+        return _finish(config, spec, run, solver_from_state(run["solver"]))
+    if config.solver == "normal":
+        return _train_normal(config, spec, runner, report)
+
+    solver = (solver_from_state(run["solver"]) if run["solver"] else
+              make_solver(config.solver, spec.n_features + 1, config.tol,
+                          step_size=config.step_size))
+    while not solver.done and len(run["history"]) < config.max_iter:
+        started = time.time()
+        thetas = solver.candidates()
+        params = dict(spec.params(), loss=config.loss, thetas=thetas.tolist(), order=solver.order)
+        record = run_pass(MRObjectivePass, params, spec.files, runner)
+        _check_record(config, run, record)
+        info = solver.update(regularized(record, thetas, config.l2, solver.order))
+        run["history"].append(dict({"pass": len(run["history"]) + 1, "candidates": len(thetas)},
+                                   seconds=round(time.time() - started, 3), **info))
+        run["solver"] = solver.state()
+        _save_checkpoint(checkpoint_dir, config, run)
+        report(run["history"][-1])
+    return _finish(config, spec, run, solver)
+
+
+def _check_record(config, run, record):
+    """Validate a pass record against the input and what earlier passes saw."""
+    check_bad_rows(record, config.skip_bad_rows)
+    if record["n"] == 0:
+        raise MrlearnError("no usable rows in %s" % ", ".join(config.inputs))
+    if run["n_rows"] is None:
+        run["n_rows"], run["bad_rows"] = record["n"], record["bad_rows"]
+        run["classes"] = _classes(config, record.get("labels", []))
+    elif record["n"] != run["n_rows"]:
+        raise MrlearnError("the input changed during training: %d rows in this pass, %d before"
+                           % (record["n"], run["n_rows"]))
+
+
+def _classes(config, labels):
+    if config.algo == "linear":
+        return None
+    found = set(labels)
+    if not (found <= {0.0, 1.0} or found <= {-1.0, 1.0}) or len(found) != 2:
+        raise MrlearnError(
+            "%s needs two classes labelled 0/1 or -1/1 in column %d; found %s. Check "
+            "--label-col." % (config.algo, config.label_col,
+                              ", ".join("%g" % v for v in sorted(found)[:10])))
+    return sorted(int(v) for v in found)
+
+
+def _train_normal(config, spec, runner, report):
+    started = time.time()
+    record = run_pass(MRMomentsPass, spec.params(), spec.files, runner)
+    check_bad_rows(record, config.skip_bad_rows)
+    n, mean, scatter = record["moments"]
+    if n == 0:
+        raise MrlearnError("no usable rows in %s" % ", ".join(config.inputs))
+    theta, objective, grad_norm = solve_normal_equations(
+        (n, np.asarray(mean), np.asarray(scatter)), config.l2)
+    entry = {"pass": 1, "candidates": 0, "objective": objective, "grad_norm": grad_norm,
+             "step": 1.0, "accepted": True, "seconds": round(time.time() - started, 3)}
+    report(entry)
+    run = {"history": [entry], "n_rows": n, "bad_rows": record["bad_rows"], "classes": None}
+    return _model(config, spec, run, theta, objective, True, "exact solution")
+
+
+def _finish(config, spec, run, solver):
+    return _model(config, spec, run, solver.x, solver.f, solver.done, solver.stop_reason or
+                  "max_iter (%d passes) reached" % config.max_iter)
+
+
+def _model(config, spec, run, theta, objective, converged, stop_reason):
+    theta = np.asarray(theta, dtype=np.float64)
+    return {
+        "format": FORMAT, "format_version": FORMAT_VERSION,
+        "algo": config.algo, "solver": config.solver, "loss": config.loss,
+        "coef": theta[:-1].tolist(), "intercept": float(theta[-1]),
+        "classes": run["classes"], "n_features": spec.n_features,
+        "params": {k: v for k, v in config.to_json().items() if k not in ("algo", "solver", "loss")},
+        "n_rows": run["n_rows"], "bad_rows": run["bad_rows"], "objective": objective,
+        "n_passes": len(run["history"]), "n_iter": len(run["history"]),
+        "converged": bool(converged), "stop_reason": stop_reason, "history": run["history"],
+    }
+
+
+def checkpoint_path(checkpoint_dir):
+    return checkpoint_dir.rstrip("/") + "/" + CHECKPOINT_FILE
+
+
+def _save_checkpoint(checkpoint_dir, config, run):
+    if not checkpoint_dir:
+        return
+    state = dict(run, format=CHECKPOINT_FORMAT, format_version=FORMAT_VERSION,
+                 config=config.to_json())
+    hdfs_utils.write_text(checkpoint_path(checkpoint_dir), json.dumps(state))
+
+
+def _resume(config, checkpoint_dir):
+    """The run state saved in ``checkpoint_dir``, or None when there is none yet."""
+    if not checkpoint_dir:
+        raise MrlearnError("--resume needs --checkpoint-dir")
+    path = checkpoint_path(checkpoint_dir)
+    if not hdfs_utils.exists(path):
+        return None
+    try:
+        state = json.loads(hdfs_utils.read_text(path))
+    except ValueError:
+        raise MrlearnError("%s is not a readable checkpoint; remove it to start over" % path)
+    if state.get("format") != CHECKPOINT_FORMAT:
+        raise MrlearnError("%s is not an mrlearn checkpoint" % path)
+    changed = config.differences(state["config"])
+    if changed:
+        raise MrlearnError("%s was written for a different run (%s differ); resume with the "
+                           "same options or use another --checkpoint-dir"
+                           % (path, ", ".join(changed)))
+    return {k: state[k] for k in ("history", "n_rows", "bad_rows", "classes", "solver")}

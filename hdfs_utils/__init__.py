@@ -1,0 +1,110 @@
+"""One file API over local paths, ``hdfs://`` and ``s3://`` URIs, on mrjob's filesystems.
+
+Local paths get atomic writes (temp file + rename in the same directory). URIs are
+served by mrjob's own ``HadoopFilesystem`` (through the ``hadoop`` binary) and
+``S3Filesystem`` (through boto3); a URI write uploads a finished local temp file, so a
+reader never sees a half-written object.
+"""
+import os
+import tempfile
+
+from mrjob.fs.local import LocalFilesystem
+
+_LOCAL = LocalFilesystem()
+
+
+def is_uri(path):
+    """True for ``scheme://...`` paths (``hdfs://``, ``s3://``); False for local paths."""
+    return "://" in path and not path.startswith("file://")
+
+
+def local_path(path):
+    """Strip a ``file://`` prefix."""
+    return path[len("file://"):] if path.startswith("file://") else path
+
+
+def filesystem(path):
+    """The mrjob filesystem object that serves ``path``."""
+    if not is_uri(path):
+        return _LOCAL
+    scheme = path.split("://", 1)[0]
+    if scheme in ("hdfs", "viewfs"):
+        from mrjob.fs.hadoop import HadoopFilesystem
+        return HadoopFilesystem()
+    if scheme in ("s3", "s3a", "s3n"):
+        from mrjob.fs.s3 import S3Filesystem
+        return S3Filesystem()
+    raise ValueError("unsupported URI scheme %r in %s; use a local path, hdfs:// or s3://"
+                     % (scheme, path))
+
+
+def expand(path_globs):
+    """Files matched by each path, directory or glob, in order, without duplicates.
+
+    Raises FileNotFoundError naming the first pattern that matches no file.
+    """
+    files = []
+    for pattern in path_globs:
+        matched = sorted(p for p in filesystem(pattern).ls(local_path(pattern))
+                         if not os.path.basename(p.rstrip("/")).startswith(("_", ".")))
+        if not matched:
+            raise FileNotFoundError(pattern)
+        files.extend(p for p in matched if p not in files)
+    return files
+
+
+def exists(path):
+    return filesystem(path).exists(local_path(path))
+
+
+def head_lines(path, max_lines):
+    """The first ``max_lines`` lines of a file (decompressing .gz/.bz2), as str."""
+    lines, tail = [], b""
+    for chunk in filesystem(path).cat(local_path(path)):
+        parts = (tail + chunk).split(b"\n")
+        tail = parts.pop()
+        lines.extend(p.rstrip(b"\r").decode("utf-8", "replace") for p in parts)
+        if len(lines) >= max_lines:
+            return lines[:max_lines]
+    if tail:
+        lines.append(tail.rstrip(b"\r").decode("utf-8", "replace"))
+    return lines[:max_lines]
+
+
+def read_text(path):
+    return b"".join(filesystem(path).cat(local_path(path))).decode("utf-8")
+
+
+def write_text(path, text):
+    """Write ``text`` to ``path`` so readers see the old content or the new, never a mix."""
+    if is_uri(path):
+        with tempfile.TemporaryDirectory() as tmp:
+            staged = os.path.join(tmp, os.path.basename(path))
+            with open(staged, "w") as f:
+                f.write(text)
+            fs = filesystem(path)
+            if fs.exists(path):
+                fs.rm(path)
+            fs.put(staged, path)
+        return
+    path = local_path(path)
+    directory = os.path.dirname(os.path.abspath(path))
+    os.makedirs(directory, exist_ok=True)
+    fd, staged = tempfile.mkstemp(dir=directory, prefix="." + os.path.basename(path) + ".")
+    try:
+        with os.fdopen(fd, "w") as f:
+            f.write(text)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(staged, path)
+    except BaseException:
+        if os.path.exists(staged):
+            os.remove(staged)
+        raise
+
+
+def remove(path):
+    """Remove a file or directory tree; missing paths are fine."""
+    fs = filesystem(path)
+    if fs.exists(local_path(path)):
+        fs.rm(local_path(path))

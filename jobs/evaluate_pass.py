@@ -1,0 +1,31 @@
+"""One evaluation pass: metric sums of a fitted model over the input.
+
+Parameters (``--params`` JSON): ``theta`` (d + 1 numbers ``[w, b]``) and ``task``:
+``regression`` or the classifier's loss (``logistic``, ``hinge``, ``squared_hinge``).
+
+Emits one record, key ``"record"``. Regression: ``n``, ``sse``, ``sae``,
+``y_moments``. Classification: ``n``, ``correct``, ``loss`` (sum), ``pos_bins`` and
+``neg_bins`` (sparse histograms of margins for ROC AUC). Plus ``bad_rows``/``first_bad``.
+"""
+import numpy as np
+
+from jobs.base import BlockJob
+from jobs.kernels import classification_sums, regression_sums
+
+
+class MREvaluatePass(BlockJob):
+
+    def init_split(self):
+        self.theta = np.asarray(self.params["theta"], dtype=np.float64)
+
+    def process_block(self, X, y, first_line):
+        task = self.params["task"]
+        if task == "regression":
+            sums = regression_sums(X, y, self.theta)
+        else:
+            sums = classification_sums(task, X, y, self.theta)
+        self.add_to_record(sums)
+
+
+if __name__ == "__main__":
+    MREvaluatePass.run()

@@ -1,0 +1,221 @@
+"""Pure-numpy kernels: additive sums over a block of rows.
+
+Every function here takes a block ``X`` of shape ``(n, d)`` (float64), labels ``y`` of
+shape ``(n,)`` and returns *sums*, never means: two blocks merge by ``+`` (or, for
+centered statistics, by :func:`merge_moments`). Normalisation by the row count and the
+regularisation term are the driver's business, applied once.
+
+Parameters are packed as ``theta = [w_1 .. w_d, b]`` (coefficients, then intercept), so a
+block of ``m`` candidate parameter vectors has shape ``(m, d + 1)``.
+
+Label conventions (see :func:`encode_labels`): logistic loss takes ``y`` in {0, 1};
+hinge and squared hinge take ``y`` in {-1, +1}; squared loss takes real ``y``.
+
+This module runs on task nodes: no mrjob import, Python 3.9 syntax.
+"""
+import numpy as np
+
+LOSSES = ("squared", "logistic", "hinge", "squared_hinge")
+
+
+def encode_labels(y, loss):
+    """Map raw labels to the convention ``loss`` expects.
+
+    Classifier labels may be {0, 1} or {-1, 1}; a label > 0 is the positive class.
+    Returns float64 array of shape ``(n,)``.
+    """
+    if loss == "squared":
+        return y
+    positive = y > 0
+    if loss == "logistic":
+        return positive.astype(np.float64)
+    return np.where(positive, 1.0, -1.0)
+
+
+def _loss_derivatives(loss, z, y, order):
+    """Per-row loss value and its first/second derivative in the margin ``z``.
+
+    ``z`` has shape ``(n, m)`` (one column per candidate), ``y`` shape ``(n, 1)``.
+    Returns ``(value, d1, d2)``; ``d1`` is None when ``order < 1``, ``d2`` when
+    ``order < 2``. For squared hinge ``d2`` is the generalized second derivative
+    (2 on rows inside the margin); for hinge ``d1`` is a subgradient and ``d2`` is 0.
+    """
+    d1 = d2 = None
+    if loss == "squared":
+        r = z - y
+        value = 0.5 * r * r
+        if order >= 1:
+            d1 = r
+        if order >= 2:
+            d2 = np.ones_like(z)
+    elif loss == "logistic":
+        # log(1 + exp(z)) - y z, stable for any |z|
+        value = np.logaddexp(0.0, z) - y * z
+        if order >= 1:
+            p = 0.5 * (1.0 + np.tanh(0.5 * z))  # sigmoid without overflow
+            d1 = p - y
+            if order >= 2:
+                d2 = p * (1.0 - p)
+    elif loss in ("hinge", "squared_hinge"):
+        slack = np.maximum(0.0, 1.0 - y * z)
+        if loss == "hinge":
+            value = slack
+            if order >= 1:
+                d1 = -y * (slack > 0.0)
+            if order >= 2:
+                d2 = np.zeros_like(z)
+        else:
+            value = slack * slack
+            if order >= 1:
+                d1 = -2.0 * y * slack
+            if order >= 2:
+                d2 = 2.0 * (slack > 0.0)
+    else:
+        raise ValueError("unknown loss %r; expected one of %s" % (loss, ", ".join(LOSSES)))
+    return value, d1, d2
+
+
+def loss_sums(loss, X, y, thetas, order=1):
+    """Loss, gradient and Hessian sums of ``loss`` at ``m`` candidate parameter vectors.
+
+    Parameters
+    ----------
+    loss : one of :data:`LOSSES`
+    X : ndarray (n, d)
+    y : ndarray (n,), already encoded (:func:`encode_labels`)
+    thetas : ndarray (m, d + 1), rows ``[w, b]``
+    order : 0 (loss only), 1 (+ gradient) or 2 (+ Hessian)
+
+    Returns
+    -------
+    dict with ``n`` (int), ``loss`` (m,), and when asked ``grad`` (m, d + 1) and
+    ``hess`` (m, d + 1, d + 1): sums over the rows of the per-row loss
+    ``l(x.w + b, y)`` and of its derivatives in ``theta``.
+    """
+    thetas = np.atleast_2d(thetas)
+    n, d = X.shape
+    z = X @ thetas[:, :d].T + thetas[:, d]  # (n, m)
+    value, d1, d2 = _loss_derivatives(loss, z, y[:, None], order)
+    sums = {"n": n, "loss": value.sum(axis=0)}
+    if order >= 1:
+        sums["grad"] = np.hstack([(X.T @ d1).T, d1.sum(axis=0)[:, None]])
+    if order >= 2:
+        sums["hess"] = np.stack([_weighted_gram(X, d2[:, j]) for j in range(d2.shape[1])])
+    return sums
+
+
+def _weighted_gram(X, s):
+    """``[X 1]^T diag(s) [X 1]`` of shape (d + 1, d + 1), for weights ``s`` (n,)."""
+    d = X.shape[1]
+    sX = X * s[:, None]
+    gram = np.empty((d + 1, d + 1))
+    gram[:d, :d] = X.T @ sX
+    gram[:d, d] = gram[d, :d] = sX.sum(axis=0)
+    gram[d, d] = s.sum()
+    return gram
+
+
+def moments(Z):
+    """Centered moments of the rows of ``Z`` (n, p): ``(n, mean (p,), scatter (p, p))``.
+
+    ``scatter = sum_i (z_i - mean)(z_i - mean)^T``. Combine blocks with
+    :func:`merge_moments`, never by summing raw ``Z^T Z``: centering per block keeps the
+    digits of ill-conditioned data.
+    """
+    n = Z.shape[0]
+    if n == 0:
+        p = Z.shape[1]
+        return 0, np.zeros(p), np.zeros((p, p))
+    mean = Z.mean(axis=0)
+    C = Z - mean
+    return n, mean, C.T @ C
+
+
+def merge_moments(a, b):
+    """Merge two ``(n, mean, scatter)`` triples (Chan, Golub & LeVeque 1979)."""
+    na, ma, Sa = a
+    nb, mb, Sb = b
+    if na == 0:
+        return b
+    if nb == 0:
+        return a
+    n = na + nb
+    delta = mb - ma
+    mean = ma + delta * (nb / n)
+    scatter = Sa + Sb + np.outer(delta, delta) * (na * nb / n)
+    return n, mean, scatter
+
+
+def decision_function(X, theta):
+    """Margins ``X w + b`` (n,) for one parameter vector ``theta`` (d + 1,)."""
+    d = X.shape[1]
+    return X @ theta[:d] + theta[d]
+
+
+AUC_BINS = 20000
+AUC_RANGE = 50.0
+
+
+def score_histogram_bins(z):
+    """Bin index (n,) of margins ``z`` on a uniform grid over [-50, 50] (clipped).
+
+    Positive- and negative-class histograms over these bins give ROC AUC to within the
+    share of pairs that fall in one bin (width 0.005 in the margin).
+    """
+    scaled = (np.clip(z, -AUC_RANGE, AUC_RANGE) + AUC_RANGE) * (AUC_BINS / (2 * AUC_RANGE))
+    return np.minimum(scaled.astype(np.int64), AUC_BINS - 1)
+
+
+def classification_sums(loss, X, y_raw, theta):
+    """Evaluation sums for a binary classifier at ``theta`` (d + 1,).
+
+    Returns dict: ``n``, ``correct`` (rows whose sign of margin matches the label),
+    ``loss`` (sum of the training loss ``loss``; for ``logistic`` the log-loss), and the
+    sparse class histograms of margins ``pos_bins``/``neg_bins`` as
+    ``{bin index: count}`` for ROC AUC.
+    """
+    z = decision_function(X, theta)
+    positive = y_raw > 0
+    value, _, _ = _loss_derivatives(loss, z[:, None], encode_labels(y_raw, loss)[:, None], 0)
+    bins = score_histogram_bins(z)
+    return {
+        "n": X.shape[0],
+        "correct": int(np.count_nonzero((z > 0) == positive)),
+        "loss": float(value.sum()),
+        "pos_bins": _sparse_counts(bins[positive]),
+        "neg_bins": _sparse_counts(bins[~positive]),
+    }
+
+
+def _sparse_counts(bins):
+    idx, counts = np.unique(bins, return_counts=True)
+    return {int(i): int(c) for i, c in zip(idx, counts)}
+
+
+def auc_from_histograms(pos_bins, neg_bins):
+    """ROC AUC from per-bin class counts (dicts bin -> count); ties count one half."""
+    pos = np.zeros(AUC_BINS)
+    neg = np.zeros(AUC_BINS)
+    for hist, arr in ((pos_bins, pos), (neg_bins, neg)):
+        for k, c in hist.items():
+            arr[int(k)] += c
+    n_pos, n_neg = pos.sum(), neg.sum()
+    if n_pos == 0 or n_neg == 0:
+        return float("nan")
+    neg_below = np.cumsum(neg) - neg
+    return float((pos * (neg_below + 0.5 * neg)).sum() / (n_pos * n_neg))
+
+
+def regression_sums(X, y, theta):
+    """Evaluation sums for a regressor at ``theta`` (d + 1,).
+
+    Returns dict: ``n``, ``sse`` (sum of squared residuals), ``sae`` (sum of absolute
+    residuals) and ``y_moments`` (``moments`` of ``y``, for R^2 = 1 - sse / scatter).
+    """
+    r = decision_function(X, theta) - y
+    return {
+        "n": X.shape[0],
+        "sse": float(r @ r),
+        "sae": float(np.abs(r).sum()),
+        "y_moments": moments(y[:, None]),
+    }

@@ -1,0 +1,64 @@
+"""Map-only prediction pass: one output line per well-formed input row, in input order.
+
+Parameters (``--params`` JSON): ``theta`` (d + 1 numbers ``[w, b]``), ``algo``
+(``linear``, ``logistic`` or ``svm``) and ``classes`` (``[negative, positive]`` labels
+for classifiers).
+
+Output lines (no key), comma-separated: ``linear`` -> ``prediction``;
+``logistic`` -> ``label,probability of the positive class``; ``svm`` ->
+``label,decision value``. Bad rows are skipped and counted in the ``mrlearn/bad rows``
+counter; the first one of each split is named by a counter in the group
+:data:`FIRST_BAD_GROUP` as ``file|split start|line in split|reason``.
+"""
+import numpy as np
+from mrjob.protocol import RawValueProtocol
+from mrjob.step import MRStep
+
+from jobs.base import COUNTER_GROUP, BlockJob
+from jobs.kernels import decision_function
+
+FIRST_BAD_GROUP = COUNTER_GROUP + " first bad row"
+
+
+def format_predictions(algo, z, classes):
+    """Text lines (list of str) for margins ``z`` (n,) of a model of kind ``algo``."""
+    if algo == "linear":
+        return ["%.17g" % v for v in z.tolist()]
+    labels = np.where(z > 0, classes[1], classes[0]).tolist()
+    if algo == "logistic":
+        z = 0.5 * (1.0 + np.tanh(0.5 * z))
+    return ["%s,%.17g" % (lab, v) for lab, v in zip(labels, z.tolist())]
+
+
+class MRPredictPass(BlockJob):
+
+    OUTPUT_PROTOCOL = RawValueProtocol
+
+    def init_split(self):
+        self.theta = np.asarray(self.params["theta"], dtype=np.float64)
+
+    def process_block(self, X, y, first_line):
+        z = decision_function(X, self.theta)
+        if len(z):
+            yield None, "\n".join(format_predictions(self.params["algo"], z, self.params["classes"]))
+
+    def final_pairs(self):
+        bad = self.split_record["first_bad"]
+        if bad:
+            name = "%s|%d|%d|%s" % (bad["file"], bad["split_start"], bad["line_in_split"],
+                                    bad["reason"])
+            self.increment_counter(FIRST_BAD_GROUP, name, 1)
+        return []
+
+    def jobconf(self):
+        conf = super(MRPredictPass, self).jobconf()
+        conf["mapreduce.job.reduces"] = "0"
+        return conf
+
+    def steps(self):
+        return [MRStep(mapper_init=self.mapper_init, mapper=self.mapper,
+                       mapper_final=self.mapper_final)]
+
+
+if __name__ == "__main__":
+    MRPredictPass.run()

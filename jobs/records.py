@@ -1,0 +1,80 @@
+"""The one record a pass produces: merging partial records and their JSON form.
+
+A record is a dict of named partial results. How two values merge follows from the
+field's name, so every job, the reducer and the tests share one merge:
+
+- ``*moments``: ``(n, mean, scatter)`` triples, merged with :func:`kernels.merge_moments`;
+- ``first_bad``: the earliest bad row (by file, split start, line) or None;
+- ``labels``: sorted distinct raw labels, capped at :data:`MAX_LABELS` values;
+- dict values: per-key counts, added;
+- anything else: numbers or nested lists of numbers, added elementwise.
+
+This module runs on task nodes: no mrjob import, Python 3.9 syntax.
+"""
+import numpy as np
+
+from jobs.kernels import merge_moments
+
+MAX_LABELS = 16
+
+
+def _merge_field(name, a, b):
+    if a is None:
+        return b
+    if b is None:
+        return a
+    if name.endswith("moments"):
+        return merge_moments(_as_moments(a), _as_moments(b))
+    if name == "first_bad":
+        return min(a, b, key=bad_row_position)
+    if name == "labels":
+        return sorted(set(a) | set(b))[:MAX_LABELS]
+    if isinstance(a, dict):
+        merged = dict(a)
+        for k, v in b.items():
+            merged[k] = merged.get(k, 0) + v
+        return merged
+    if isinstance(a, (int, float)) and isinstance(b, (int, float)):
+        return a + b
+    return np.asarray(a, dtype=np.float64) + np.asarray(b, dtype=np.float64)
+
+
+def _as_moments(m):
+    n, mean, scatter = m
+    return int(n), np.asarray(mean, dtype=np.float64), np.asarray(scatter, dtype=np.float64)
+
+
+def bad_row_position(bad):
+    """Sort key of a bad-row report: (file, split start, line within split)."""
+    return bad["file"], bad["split_start"], bad["line_in_split"]
+
+
+def merge_records(a, b):
+    """Merge two records field by field (see the module docstring)."""
+    merged = dict(a)
+    for name, value in b.items():
+        merged[name] = _merge_field(name, a.get(name), value)
+    return merged
+
+
+def merge_all(records):
+    """Merge a sequence of records, in the order given. Returns {} for none."""
+    merged = {}
+    for record in records:
+        merged = merge_records(merged, record)
+    return merged
+
+
+def to_json(value):
+    """Turn numpy arrays and scalars (possibly nested in dicts/tuples) into JSON types."""
+    if isinstance(value, dict):
+        return {str(k): to_json(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [to_json(v) for v in value]
+    if isinstance(value, np.ndarray):
+        return value.tolist()
+    if isinstance(value, np.integer):
+        return int(value)
+    if isinstance(value, np.floating):
+        return float(value)
+    return value
