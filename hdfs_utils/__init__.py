@@ -45,7 +45,8 @@ def expand(path_globs):
     """
     files = []
     for pattern in path_globs:
-        matched = sorted(p for p in filesystem(pattern).ls(local_path(pattern))
+        matched = sorted(p if is_uri(p) else os.path.abspath(p)
+                         for p in filesystem(pattern).ls(local_path(pattern))
                          if not os.path.basename(p.rstrip("/")).startswith(("_", ".")))
         if not matched:
             raise FileNotFoundError(pattern)

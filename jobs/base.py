@@ -120,7 +120,5 @@ class BlockJob(MRJob):
 
     def reducer(self, key, records):
         """Merge the split records of one pass, in split order, into one record."""
-        ordered = sorted(records, key=lambda r: tuple(r.get("split") or ("", 0)))
-        merged = merge_all(ordered)
-        merged.pop("split", None)
-        yield key, to_json(merged)
+        ordered = sorted(records, key=lambda r: tuple(r.pop("split")))
+        yield key, to_json(merge_all(ordered))

@@ -1,0 +1,68 @@
+"""Shared datasets (written once per session as CSV) and helpers for running mrlearn."""
+import numpy as np
+import pytest
+from sklearn.datasets import load_breast_cancer, load_diabetes
+from sklearn.preprocessing import StandardScaler
+
+from driver.cli import main
+from driver.passes import Runner
+from driver.train import TrainConfig, train
+from jobs.kernels import encode_labels, loss_sums
+
+
+def write_csv(path, y, X, header=None):
+    """Label first, features after, full float precision."""
+    with open(path, "w") as f:
+        if header:
+            f.write(header + "\n")
+        np.savetxt(f, np.column_stack([y, X]), delimiter=",", fmt="%.17g")
+    return str(path)
+
+
+@pytest.fixture(scope="session")
+def data_dir(tmp_path_factory):
+    return tmp_path_factory.mktemp("data")
+
+
+@pytest.fixture(scope="session")
+def cancer(data_dir):
+    """breast_cancer, standardized: (path of CSV with labels 0/1, X, y)."""
+    X, y = load_breast_cancer(return_X_y=True)
+    X = StandardScaler().fit_transform(X)
+    return write_csv(data_dir / "cancer.csv", y, X), X, y.astype(float)
+
+
+@pytest.fixture(scope="session")
+def cancer_pm1(data_dir, cancer):
+    """The same rows with labels -1/1 and a header line."""
+    _, X, y = cancer
+    return write_csv(data_dir / "cancer_pm1.csv", 2 * y - 1, X, header="y," + ",".join(
+        "x%d" % i for i in range(X.shape[1]))), X, 2 * y - 1
+
+
+@pytest.fixture(scope="session")
+def diabetes(data_dir):
+    X, y = load_diabetes(return_X_y=True)
+    return write_csv(data_dir / "diabetes.csv", y, X), X, y
+
+
+def objective(loss, X, y, theta, l2):
+    """F(theta) = mean loss + l2/2 ||w||^2 computed in one block, for reference values."""
+    sums = loss_sums(loss, X, encode_labels(y, loss), np.asarray(theta)[None, :], 1)
+    w = np.asarray(theta)[:-1]
+    return sums["loss"][0] / len(y) + 0.5 * l2 * w @ w, sums["grad"][0] / len(y) + l2 * np.append(w, 0.0)
+
+
+def fit(algo, path, runner="inline", mappers=None, **options):
+    """Train in-process; returns the model dict."""
+    with Runner(runner, mappers=mappers) as r:
+        return train(TrainConfig(algo, [path], **options), r)
+
+
+def theta_of(model):
+    return np.append(model["coef"], model["intercept"])
+
+
+def run_cli(*argv):
+    """Run the CLI in-process; returns its exit code."""
+    return main([str(a) for a in argv])

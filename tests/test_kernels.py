@@ -1,0 +1,121 @@
+"""Kernels against finite differences, scikit-learn and hand-computed values."""
+import numpy as np
+import pytest
+from sklearn.metrics import log_loss, roc_auc_score
+
+from jobs.kernels import (LOSSES, auc_from_histograms, classification_sums, encode_labels,
+                          loss_sums, merge_moments, moments, regression_sums)
+from jobs.records import merge_all, to_json
+
+
+@pytest.fixture
+def block():
+    rng = np.random.default_rng(0)
+    X = rng.standard_normal((200, 4))
+    y = (X @ [1.0, -2.0, 0.5, 0.0] + 0.3 * rng.standard_normal(200) > 0).astype(float)
+    thetas = rng.standard_normal((3, 5)) * 0.5
+    return X, y, thetas
+
+
+@pytest.mark.parametrize("loss", LOSSES)
+def test_gradient_matches_finite_differences(block, loss):
+    X, y, thetas = block
+    yy = encode_labels(y, loss)
+    sums = loss_sums(loss, X, yy, thetas, order=2)
+    eps = 1e-6
+    for j, theta in enumerate(thetas):
+        fd = np.array([(loss_sums(loss, X, yy, theta + eps * e, 0)["loss"][0]
+                        - loss_sums(loss, X, yy, theta - eps * e, 0)["loss"][0]) / (2 * eps)
+                       for e in np.eye(5)])
+        np.testing.assert_allclose(sums["grad"][j], fd, rtol=1e-5, atol=1e-5)
+
+
+@pytest.mark.parametrize("loss", ["squared", "logistic", "squared_hinge"])
+def test_hessian_matches_finite_differences_of_gradient(block, loss):
+    X, y, thetas = block
+    yy = encode_labels(y, loss)
+    H = loss_sums(loss, X, yy, thetas[:1], order=2)["hess"][0]
+    eps = 1e-6
+    fd = np.array([(loss_sums(loss, X, yy, thetas[0] + eps * e, 1)["grad"][0]
+                    - loss_sums(loss, X, yy, thetas[0] - eps * e, 1)["grad"][0]) / (2 * eps)
+                   for e in np.eye(5)])
+    # squared hinge: generalized Hessian, exact away from the kinks (no row sits on one)
+    np.testing.assert_allclose(H, fd, rtol=1e-4, atol=1e-4)
+
+
+def test_logistic_loss_is_sklearn_log_loss_and_stable(block):
+    X, y, thetas = block
+    z = X @ thetas[0, :4] + thetas[0, 4]
+    p = 1 / (1 + np.exp(-z))
+    mean_loss = loss_sums("logistic", X, y, thetas[:1], 0)["loss"][0] / len(y)
+    assert mean_loss == pytest.approx(log_loss(y, p), rel=1e-12)
+    big = loss_sums("logistic", np.array([[1000.0], [-1000.0]]), np.array([0.0, 1.0]),
+                    np.array([[1.0, 0.0]]), 2)
+    assert big["loss"][0] == pytest.approx(2000.0)  # log(1 + e^1000) - 0, no overflow
+    assert np.all(np.isfinite(big["grad"])) and np.all(np.isfinite(big["hess"]))
+
+
+def test_hinge_losses_by_hand():
+    X = np.array([[2.0], [0.5], [-1.0]])
+    y = np.array([1.0, 1.0, -1.0])
+    theta = np.array([[1.0, 0.0]])          # margins y z = 2, 0.5, 1
+    hinge = loss_sums("hinge", X, y, theta, 1)
+    assert hinge["loss"][0] == pytest.approx(0.5)            # only row 2: 1 - 0.5
+    np.testing.assert_allclose(hinge["grad"][0], [-0.5, -1.0])
+    sq = loss_sums("squared_hinge", X, y, theta, 2)
+    assert sq["loss"][0] == pytest.approx(0.25)
+    np.testing.assert_allclose(sq["grad"][0], [-2 * 0.5 * 0.5, -2 * 0.5])
+    np.testing.assert_allclose(sq["hess"][0], [[2 * 0.25, 2 * 0.5], [2 * 0.5, 2.0]])
+
+
+def test_labels_accept_zero_one_and_minus_one_one():
+    np.testing.assert_array_equal(encode_labels(np.array([0.0, 1.0]), "hinge"), [-1, 1])
+    np.testing.assert_array_equal(encode_labels(np.array([-1.0, 1.0]), "logistic"), [0, 1])
+
+
+def test_moments_merged_in_blocks_keep_digits_of_ill_conditioned_data():
+    # columns with a huge offset and tiny spread: raw X^T X loses every digit
+    rng = np.random.default_rng(1)
+    Z = 1e8 + rng.standard_normal((3000, 3))
+    blocks = np.array_split(Z, 7)
+    n, mean, scatter = moments(blocks[0])
+    for b in blocks[1:]:
+        n, mean, scatter = merge_moments((n, mean, scatter), moments(b))
+    C = Z - Z.mean(axis=0)
+    exact = C.T @ C
+    scale = np.abs(exact).max()
+    assert np.abs(scatter - exact).max() / scale < 1e-7  # ulp(1e8) bounds what is left
+    raw = Z.T @ Z - n * np.outer(Z.mean(axis=0), Z.mean(axis=0))
+    assert np.abs(raw - exact).max() / scale > 1e-2  # the naive way loses every digit
+    assert n == 3000
+
+
+def test_records_merge_sums_moments_labels_and_first_bad():
+    a = {"n": 2, "loss": [1.0, 2.0], "labels": [0.0], "moments": moments(np.array([[1.0], [3.0]])),
+         "first_bad": {"file": "f", "split_start": 100, "line_in_split": 1}, "bins": {"3": 1}}
+    b = {"n": 1, "loss": [0.5, 0.5], "labels": [1.0], "moments": moments(np.array([[5.0]])),
+         "first_bad": {"file": "f", "split_start": 0, "line_in_split": 9}, "bins": {"3": 2, "4": 1}}
+    m = to_json(merge_all([a, b]))
+    assert m["n"] == 3 and m["loss"] == [1.5, 2.5] and m["labels"] == [0.0, 1.0]
+    assert m["moments"][0] == 3 and m["moments"][1] == [3.0] and m["moments"][2] == [[8.0]]
+    assert m["first_bad"]["split_start"] == 0
+    assert m["bins"] == {"3": 3, "4": 1}
+
+
+def test_auc_from_margin_histograms_matches_sklearn(block):
+    X, y, thetas = block
+    halves = [classification_sums("logistic", Xh, yh, thetas[0])
+              for Xh, yh in ((X[:90], y[:90]), (X[90:], y[90:]))]
+    m = merge_all(halves)
+    z = X @ thetas[0, :4] + thetas[0, 4]
+    assert auc_from_histograms(m["pos_bins"], m["neg_bins"]) == pytest.approx(
+        roc_auc_score(y, z), abs=1e-3)
+    assert m["correct"] == np.sum((z > 0) == (y > 0))
+
+
+def test_regression_sums_give_r2():
+    X = np.array([[0.0], [1.0], [2.0], [3.0]])
+    y = np.array([0.0, 1.0, 1.0, 3.0])
+    s = regression_sums(X, y, np.array([1.0, 0.0]))
+    assert s["sse"] == pytest.approx(1.0) and s["sae"] == pytest.approx(1.0)
+    assert 1 - s["sse"] / s["y_moments"][2][0, 0] == pytest.approx(1 - 1.0 / 4.75)
