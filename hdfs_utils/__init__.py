@@ -73,6 +73,9 @@ def head_lines(path, max_lines):
 
 
 def read_text(path):
+    """Whole content of a file as str; FileNotFoundError if there is none."""
+    if not exists(path):
+        raise FileNotFoundError(path)
     return b"".join(filesystem(path).cat(local_path(path))).decode("utf-8")
 
 

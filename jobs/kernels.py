@@ -32,6 +32,11 @@ def encode_labels(y, loss):
     return np.where(positive, 1.0, -1.0)
 
 
+def sigmoid(z):
+    """Logistic function ``1 / (1 + exp(-z))``, overflow-free and relatively exact."""
+    return np.exp(-np.logaddexp(0.0, -z))
+
+
 def _loss_derivatives(loss, z, y, order):
     """Per-row loss value and its first/second derivative in the margin ``z``.
 
@@ -52,7 +57,7 @@ def _loss_derivatives(loss, z, y, order):
         # log(1 + exp(z)) - y z, stable for any |z|
         value = np.logaddexp(0.0, z) - y * z
         if order >= 1:
-            p = 0.5 * (1.0 + np.tanh(0.5 * z))  # sigmoid without overflow
+            p = sigmoid(z)
             d1 = p - y
             if order >= 2:
                 d2 = p * (1.0 - p)

@@ -15,7 +15,7 @@ from mrjob.protocol import RawValueProtocol
 from mrjob.step import MRStep
 
 from jobs.base import COUNTER_GROUP, BlockJob
-from jobs.kernels import decision_function
+from jobs.kernels import decision_function, sigmoid
 
 FIRST_BAD_GROUP = COUNTER_GROUP + " first bad row"
 
@@ -26,7 +26,7 @@ def format_predictions(algo, z, classes):
         return ["%.17g" % v for v in z.tolist()]
     labels = np.where(z > 0, classes[1], classes[0]).tolist()
     if algo == "logistic":
-        z = 0.5 * (1.0 + np.tanh(0.5 * z))
+        z = sigmoid(z)
     return ["%s,%.17g" % (lab, v) for lab, v in zip(labels, z.tolist())]
 
 

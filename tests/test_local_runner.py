@@ -1,0 +1,83 @@
+"""mrjob's local runner: tasks in separate interpreters, input split over several mappers.
+
+Slower (about a second per pass), so marked ``local_runner``; they run in CI.
+"""
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import numpy as np
+import pytest
+from sklearn.linear_model import LogisticRegression
+
+from conftest import fit, objective, run_cli, theta_of
+from jobs_location_job import MRJobsLocation
+from driver.inputs import describe_inputs
+from driver.passes import Runner, run_pass
+from driver.train import checkpoint_path
+
+pytestmark = pytest.mark.local_runner
+L2 = 1e-3
+
+
+def test_tasks_import_jobs_from_the_shipped_zip(cancer):
+    spec = describe_inputs([cancer[0]])
+    with Runner("local", mappers=2) as runner:
+        where = run_pass(MRJobsLocation, spec.params(), spec.files, runner)
+    assert where and all(w.endswith("/mrlearn_jobs.zip/jobs/__init__.py") for w in where), where
+
+
+def test_newton_on_local_runner_is_independent_of_the_number_of_mappers(cancer):
+    path, X, y = cancer
+    clf = LogisticRegression(C=1 / (L2 * len(y)), tol=1e-10, max_iter=10000).fit(X, y)
+    best = objective("logistic", X, y, np.append(clf.coef_[0], clf.intercept_), L2)[0]
+    one = fit("logistic", path, runner="local", mappers=1, l2=L2)
+    four = fit("logistic", path, runner="local", mappers=4, l2=L2)
+    for model in (one, four):
+        assert model["n_passes"] <= 10
+        assert abs(model["objective"] - best) <= 1e-6 * best
+    np.testing.assert_allclose(theta_of(one), theta_of(four), rtol=1e-6, atol=1e-9)
+    np.testing.assert_allclose(theta_of(one), theta_of(fit("logistic", path, l2=L2)), rtol=1e-9)
+
+
+def test_killed_driver_resumes_to_the_same_model(cancer, tmp_path):
+    path = cancer[0]
+    ckpt, model = str(tmp_path / "ckpt"), str(tmp_path / "model.json")
+    argv = ["train", "--algo", "logistic", "--l2", str(L2), "--input", path, "--model", model,
+            "-r", "local", "--checkpoint-dir", ckpt, "-q"]
+    proc = subprocess.Popen([sys.executable, "-m", "driver.cli"] + argv, start_new_session=True,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.time() + 120
+    try:
+        while time.time() < deadline and proc.poll() is None:
+            if os.path.exists(checkpoint_path(ckpt)):
+                if len(json.load(open(checkpoint_path(ckpt)))["history"]) >= 3:
+                    break
+            time.sleep(0.05)
+        assert proc.poll() is None, "training ended before it could be killed"
+    finally:
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait(timeout=30)
+    assert not os.path.exists(model)
+    assert run_cli(*(argv + ["--resume"])) == 0
+    resumed = json.load(open(model))
+    straight = fit("logistic", path, runner="local", l2=L2)
+    assert resumed["coef"] == straight["coef"] and resumed["intercept"] == straight["intercept"]
+    assert resumed["n_passes"] == straight["n_passes"]
+
+
+def test_predict_on_local_runner_keeps_every_row(diabetes, tmp_path):
+    path, X, y = diabetes
+    model = str(tmp_path / "m.json")
+    assert run_cli("train", "--algo", "linear", "--input", path, "--model", model, "-q") == 0
+    out = str(tmp_path / "pred")
+    assert run_cli("predict", "--model", model, "--input", path, "--output", out,
+                   "-r", "local", "--mappers", "2") == 0
+    parts = sorted(p for p in os.listdir(out) if p.startswith("part-"))
+    assert len(parts) >= 2
+    pred = [float(v) for p in parts for v in open(os.path.join(out, p)).read().split()]
+    m = json.load(open(model))
+    np.testing.assert_allclose(pred, X @ m["coef"] + m["intercept"], rtol=1e-12)
