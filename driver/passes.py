@@ -27,6 +27,8 @@ class Runner:
     def __init__(self, name="inline", conf_path=None, mappers=None):
         if name not in RUNNERS:
             raise MrlearnError("unknown runner %r; choose one of %s" % (name, ", ".join(RUNNERS)))
+        if mappers is not None and mappers < 1:
+            raise MrlearnError("--mappers must be at least 1, not %d" % mappers)
         if conf_path and not os.path.exists(conf_path):
             raise MrlearnError("mrjob conf file %s does not exist; fix --conf-path" % conf_path)
         self.name = name

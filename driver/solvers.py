@@ -122,8 +122,8 @@ class DescentSolver:
             self._stop("converged")
 
     def converged(self, f_before):
-        """Relative objective decrease of the last step at most ``tol``."""
-        return f_before - self.f <= self.tol * max(abs(f_before), abs(self.f), 1e-300)
+        """Relative objective change of the last step at most ``tol``."""
+        return abs(f_before - self.f) <= self.tol * max(abs(f_before), abs(self.f), 1e-300)
 
     def _stop(self, reason):
         self.done = True
