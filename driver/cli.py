@@ -14,6 +14,7 @@ from driver.evaluate import evaluate
 from driver.model import load_model, save_model
 from driver.passes import RUNNERS, Runner
 from driver.predict import predict
+from driver.kmeans import INITS
 from driver.train import ALGOS, TrainConfig, train
 
 DEMO_DATA = os.path.join(os.path.dirname(os.path.abspath(__file__)), "data")
@@ -23,7 +24,8 @@ def _add_input_args(parser, model_required=False):
     parser.add_argument("--input", nargs="+", required=True, metavar="PATH",
                         help="CSV files, directories or globs (.gz/.bz2 fine); label in "
                              "--label-col, features in the other columns")
-    parser.add_argument("--label-col", type=int, default=0, help="0-based label column (default 0)")
+    parser.add_argument("--label-col", type=int, help="0-based label column (default: 0; "
+                        "k-means: none, every column is a feature)")
     parser.add_argument("--header", choices=("auto", "yes", "no"), default="auto",
                         help="first line of each file is a header: auto-detect (default), yes, no")
     parser.add_argument("--skip-bad-rows", action="store_true",
@@ -53,9 +55,16 @@ def build_parser():
     p.add_argument("--l2", type=float, default=0.0, help="ridge penalty lambda: "
                    "objective = mean loss + lambda/2 ||w||^2 (default 0)")
     p.add_argument("--max-iter", type=int, default=100, help="at most this many passes")
-    p.add_argument("--tol", type=float, default=1e-8, help="relative tolerance on the "
-                   "objective (newton: on the estimated gap to the optimum)")
+    p.add_argument("--tol", type=float, help="relative tolerance on the objective (default "
+                   "1e-8; newton: on the estimated gap to the optimum); kmeans: on the squared "
+                   "center shift over the mean feature variance (default 1e-4, as scikit-learn)")
     p.add_argument("--step-size", type=float, help="gd: fixed step instead of backtracking")
+    p.add_argument("--k", type=int, help="kmeans: number of clusters")
+    p.add_argument("--init", default="k-means||", choices=INITS,
+                   help="kmeans initialization (default k-means||, 4 passes)")
+    p.add_argument("--n-init", type=int, default=1,
+                   help="kmeans: restarts, advanced together in the same passes (default 1)")
+    p.add_argument("--seed", type=int, default=0, help="kmeans: random seed (default 0)")
     p.add_argument("--checkpoint-dir", help="write the run state here after every pass")
     p.add_argument("--resume", action="store_true", help="continue from --checkpoint-dir")
     p.add_argument("-q", "--quiet", action="store_true", help="no per-pass progress")
@@ -82,17 +91,33 @@ def _runner(args):
     return Runner(args.runner, args.conf_path, args.mappers)
 
 
+def _label_col(args):
+    return "default" if args.label_col is None else args.label_col
+
+
 def _print_pass(entry):
-    print("pass %3d  objective %.10g  |grad| %.3e  step %-8.3g %s %.2fs" % (
-        entry["pass"], entry["objective"], entry["grad_norm"], entry["step"],
-        "         " if entry["accepted"] else "(no step)", entry["seconds"]), file=sys.stderr)
+    shown = ["pass %3d" % entry["pass"]]
+    if "phase" in entry:
+        shown.append("%-10s" % entry["phase"])
+    if entry.get("objective") is not None:
+        shown.append("objective %.10g" % entry["objective"])
+    for key, fmt in (("grad_norm", "|grad| %.3e"), ("step", "step %-8.3g"),
+                     ("center_shift", "shift %.3e"), ("candidates", "candidates %d"),
+                     ("reseeded", "reseeded %d")):
+        if entry.get(key):
+            shown.append(fmt % entry[key])
+    if entry.get("accepted") is False:
+        shown.append("(no step)")
+    shown.append("%.2fs" % entry["seconds"])
+    print("  ".join(shown), file=sys.stderr)
 
 
 def cmd_train(args):
     config = TrainConfig(args.algo, args.input, solver=args.solver, loss=args.loss, l2=args.l2,
                          tol=args.tol, max_iter=args.max_iter, step_size=args.step_size,
-                         label_col=args.label_col, header=args.header,
-                         skip_bad_rows=args.skip_bad_rows)
+                         label_col=_label_col(args), header=args.header,
+                         skip_bad_rows=args.skip_bad_rows, k=args.k, init=args.init,
+                         n_init=args.n_init, seed=args.seed)
     with _runner(args) as runner:
         model = train(config, runner, args.checkpoint_dir, args.resume,
                       None if args.quiet else _print_pass)
@@ -107,7 +132,7 @@ def cmd_train(args):
 def cmd_predict(args):
     model = load_model(args.model)
     with _runner(args) as runner:
-        bad = predict(model, args.input, args.output, runner, args.label_col, args.header,
+        bad = predict(model, args.input, args.output, runner, _label_col(args), args.header,
                       args.skip_bad_rows)
     print("predictions written to %s%s" % (args.output, "; %d bad row(s) skipped" % bad if bad else ""))
 
@@ -115,13 +140,13 @@ def cmd_predict(args):
 def cmd_evaluate(args):
     model = load_model(args.model)
     with _runner(args) as runner:
-        metrics = evaluate(model, args.input, runner, args.label_col, args.header,
+        metrics = evaluate(model, args.input, runner, _label_col(args), args.header,
                            args.skip_bad_rows)
     if args.json:
         print(json.dumps(metrics))
     else:
         for name, value in metrics.items():
-            print("%-10s %s" % (name, "%.6g" % value if isinstance(value, float) else value))
+            print("%-20s %s" % (name, "%.6g" % value if isinstance(value, float) else value))
     return metrics
 
 

@@ -1,29 +1,27 @@
 """``mrlearn evaluate``: one pass of metric sums, turned into metrics here.
 
 Regression: RMSE, MAE, R^2. Classifiers: accuracy, ROC AUC, and the mean training loss
-(``log_loss`` for logistic, ``hinge``/``squared_hinge`` for svm).
+(``log_loss`` for logistic, ``hinge``/``squared_hinge`` for svm). K-means: inertia,
+cluster sizes and, with a label column, the adjusted Rand index.
 """
 import math
 
 import numpy as np
 
-from driver.inputs import check_bad_rows, describe_inputs
 from driver.errors import MrlearnError
-from driver.model import model_theta
+from driver.inputs import check_bad_rows
+from driver.model import apply_params, inputs_for_model
 from driver.passes import run_pass
+from jobs.clustering import adjusted_rand_index
 from jobs.evaluate_pass import MREvaluatePass
 from jobs.kernels import auc_from_histograms
 
 
-def evaluate(model, inputs, runner, label_col=0, header="auto", skip_bad_rows=False):
+def evaluate(model, inputs, runner, label_col="default", header="auto", skip_bad_rows=False):
     """Metrics (dict) of ``model`` on ``inputs``, from one pass."""
-    spec = describe_inputs(inputs, label_col, header)
-    if spec.n_features != model["n_features"]:
-        raise MrlearnError("the model has %d features but %s has %d (besides the label)"
-                           % (model["n_features"], spec.files[0], spec.n_features))
-    task = "regression" if model["algo"] == "linear" else model["loss"]
-    params = dict(spec.params(), theta=model_theta(model).tolist(), task=task)
-    record = run_pass(MREvaluatePass, params, spec.files, runner)
+    spec = inputs_for_model(model, inputs, label_col, header)
+    record = run_pass(MREvaluatePass, dict(spec.params(), **apply_params(model)), spec.files,
+                      runner)
     check_bad_rows(record, skip_bad_rows)
     if record["n"] == 0:
         raise MrlearnError("no usable rows in %s" % ", ".join(inputs))
@@ -34,6 +32,11 @@ def evaluate(model, inputs, runner, label_col=0, header="auto", skip_bad_rows=Fa
 
 def metrics_from_record(model, record):
     n = record["n"]
+    if model["algo"] == "kmeans":
+        metrics = {"inertia": record["inertia"], "cluster_sizes": [int(c) for c in record["sizes"]]}
+        if "contingency" in record:
+            metrics["adjusted_rand_index"] = adjusted_rand_index(record["contingency"])
+        return metrics
     if model["algo"] == "linear":
         y_scatter = np.asarray(record["y_moments"][2]).item()
         return {"rmse": math.sqrt(record["sse"] / n), "mae": record["sae"] / n,

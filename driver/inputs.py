@@ -28,7 +28,7 @@ class InputSpec:
 
     @property
     def n_features(self):
-        return self.n_columns - 1
+        return self.n_columns - (0 if self.label_col is None else 1)
 
     def params(self):
         """The part of every pass's parameters that describes the input."""
@@ -36,7 +36,10 @@ class InputSpec:
 
 
 def describe_inputs(paths, label_col=0, header="auto"):
-    """Expand ``paths`` (files, directories, globs) and read the layout off the first file."""
+    """Expand ``paths`` (files, directories, globs) and read the layout off the first file.
+
+    ``label_col`` None: no label column, every column is a feature.
+    """
     if header not in HEADER_MODES:
         raise MrlearnError("--header must be one of %s, not %r" % (", ".join(HEADER_MODES), header))
     try:
@@ -49,6 +52,8 @@ def describe_inputs(paths, label_col=0, header="auto"):
     if not head or not head[0].strip():
         raise MrlearnError("%s: no data row on line 1 or 2; is it the right file?" % files[0])
     n_columns = count_columns(head[0])
+    if label_col is None:
+        return InputSpec(files, n_columns, None, header)
     if n_columns < 2:
         raise MrlearnError("%s: the first data row has %d field; need a label and at least "
                            "one feature, comma-separated" % (files[0], n_columns))

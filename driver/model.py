@@ -2,7 +2,8 @@
 
 Fields: ``format`` ("mrlearn-model"), ``format_version``, ``algo``, ``solver``, ``loss``,
 ``coef`` (d,), ``intercept``, ``classes`` ([negative, positive] for classifiers, else
-null), ``n_features``, ``params`` (l2, tol, max_iter, ...), ``n_rows``, ``bad_rows``,
+null) for linear models; ``cluster_centers`` (k, d), ``inertia``, ``best_init`` and
+``init_inertias`` for k-means; then ``n_features``, ``params`` (l2, tol, max_iter, ...), ``n_rows``, ``bad_rows``,
 ``objective``, ``n_passes`` (= ``n_iter``), ``converged``, ``stop_reason`` and
 ``history`` (one entry per pass). No pickle anywhere.
 """
@@ -12,6 +13,7 @@ import numpy as np
 
 import hdfs_utils
 from driver.errors import MrlearnError
+from driver.inputs import describe_inputs
 
 FORMAT = "mrlearn-model"
 FORMAT_VERSION = 1
@@ -43,17 +45,44 @@ def model_theta(model):
     return np.append(np.asarray(model["coef"], dtype=np.float64), model["intercept"])
 
 
+def apply_params(model):
+    """What a predict or evaluate pass needs to apply ``model`` (JSON types)."""
+    if model["algo"] == "kmeans":
+        return {"algo": "kmeans", "task": "kmeans", "centers": model["cluster_centers"]}
+    return {"algo": model["algo"], "theta": model_theta(model).tolist(),
+            "classes": model["classes"],
+            "task": "regression" if model["algo"] == "linear" else model["loss"]}
+
+
+def inputs_for_model(model, inputs, label_col="default", header="auto"):
+    """Describe ``inputs`` for applying ``model``; checks they have its number of features.
+
+    ``label_col`` "default": column 0 for supervised models, none for k-means.
+    """
+    if label_col == "default":
+        label_col = None if model["algo"] == "kmeans" else 0
+    spec = describe_inputs(inputs, label_col, header)
+    if spec.n_features != model["n_features"]:
+        raise MrlearnError("the model has %d features but %s has %d%s; check --label-col"
+                           % (model["n_features"], spec.files[0], spec.n_features,
+                              "" if label_col is None else " besides the label column"))
+    return spec
+
+
 def to_sklearn(model):
     """The fitted scikit-learn estimator equivalent to ``model`` (needs scikit-learn).
 
     linear -> ``LinearRegression`` (l2 = 0) or ``Ridge(alpha = n * l2)``; logistic ->
-    ``LogisticRegression(C = 1 / (n * l2))``; svm -> ``LinearSVC`` with the same loss.
-    Their ``predict`` gives the same answers as ``mrlearn predict``.
+    ``LogisticRegression(C = 1 / (n * l2))``; svm -> ``LinearSVC`` with the same loss;
+    kmeans -> ``KMeans`` with the centers. Their ``predict`` gives the same answers as
+    ``mrlearn predict``.
     """
     from sklearn.linear_model import LinearRegression, LogisticRegression, Ridge
     from sklearn.svm import LinearSVC
 
     algo, l2, n = model["algo"], model["params"]["l2"], model["n_rows"]
+    if algo == "kmeans":
+        return _to_sklearn_kmeans(model)
     coef = np.asarray(model["coef"], dtype=np.float64)
     if algo == "linear":
         est = Ridge(alpha=n * l2) if l2 > 0 else LinearRegression()
@@ -69,4 +98,18 @@ def to_sklearn(model):
         est.classes_ = np.array(model["classes"])
     est.n_features_in_ = len(coef)
     est.n_iter_ = model["n_passes"]
+    return est
+
+
+def _to_sklearn_kmeans(model):
+    from sklearn.cluster import KMeans
+
+    centers = np.asarray(model["cluster_centers"], dtype=np.float64)
+    est = KMeans(n_clusters=len(centers), n_init=model["params"]["n_init"],
+                 tol=model["params"]["tol"], random_state=model["params"]["seed"])
+    est.cluster_centers_ = centers
+    est.inertia_ = model["inertia"]
+    est.n_iter_ = model["n_passes"]
+    est.n_features_in_ = centers.shape[1]
+    est._n_threads = 1
     return est

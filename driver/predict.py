@@ -1,30 +1,27 @@
 """``mrlearn predict``: a map-only pass writing one prediction line per input row."""
 import hdfs_utils
 from driver.errors import MrlearnError
-from driver.inputs import check_bad_rows, describe_inputs
-from driver.model import model_theta
+from driver.inputs import check_bad_rows
+from driver.model import apply_params, inputs_for_model
 from driver.passes import run_map_only
 from jobs.base import BAD_ROWS_COUNTER, COUNTER_GROUP
 from jobs.predict_pass import FIRST_BAD_GROUP, MRPredictPass
 from jobs.records import bad_row_position
 
 
-def predict(model, inputs, output_dir, runner, label_col=0, header="auto", skip_bad_rows=False):
+def predict(model, inputs, output_dir, runner, label_col="default", header="auto",
+            skip_bad_rows=False):
     """Write predictions of ``model`` for ``inputs`` to part files in ``output_dir``.
 
-    The input has the training layout (the label column may hold anything numeric; it
-    is ignored). Returns the number of bad rows skipped. Refuses an existing
-    ``output_dir``; on a bad row (without ``skip_bad_rows``) removes what it wrote.
+    A label column (column 0 by default for supervised models, none for k-means) is
+    ignored. Returns the number of bad rows skipped. Refuses an existing ``output_dir``;
+    on a bad row (without ``skip_bad_rows``) removes what it wrote.
     """
-    spec = describe_inputs(inputs, label_col, header)
-    if spec.n_features != model["n_features"]:
-        raise MrlearnError("the model has %d features but %s has %d (besides the label column)"
-                           % (model["n_features"], spec.files[0], spec.n_features))
+    spec = inputs_for_model(model, inputs, label_col, header)
     if hdfs_utils.exists(output_dir):
         raise MrlearnError("output %s already exists; choose a new --output or remove it"
                            % output_dir)
-    params = dict(spec.params(), theta=model_theta(model).tolist(), algo=model["algo"],
-                  classes=model["classes"])
+    params = dict(spec.params(), **apply_params(model))
     counters = run_map_only(MRPredictPass, params, spec.files, output_dir, runner)
     bad_rows = counters.get(COUNTER_GROUP, {}).get(BAD_ROWS_COUNTER, 0)
     if bad_rows and not skip_bad_rows:

@@ -9,11 +9,13 @@ derivatives) at all of them, and :meth:`DescentSolver.update` keeps the best one
 decreases the objective enough (Armijo). So the line search costs no extra passes: the
 pass that tries the steps also delivers the gradient (and Hessian) at the step taken.
 
-All solver state is JSON: :meth:`DescentSolver.state` and :func:`solver_from_state`
-round-trip it exactly (floats are written with ``repr``), which is what makes a resumed
+All solver state is JSON: ``state()`` and ``restore_solver`` round-trip it exactly (floats are written with ``repr``), which is what makes a resumed
 run end with the same model as an uninterrupted one.
 """
 import numpy as np
+
+from jobs.moments_pass import MRMomentsPass
+from jobs.objective_pass import MRObjectivePass
 
 ARMIJO = 1e-4
 LBFGS_MEMORY = 10
@@ -52,7 +54,10 @@ class DescentSolver:
     order = 1
     ARRAYS = ("x", "g", "H", "d")
 
+    job = MRObjectivePass
+
     def __init__(self, n_params, tol=1e-8, **options):
+        """``options``: ``loss`` (a kernel loss name), ``l2``, and ``step_size`` for gd."""
         self.x = None
         self.x0 = np.zeros(n_params)
         self.f = self.g = self.H = self.d = None
@@ -71,8 +76,14 @@ class DescentSolver:
             return self.x0[None, :]
         return np.array([self.x + t * self.d for t in self.steps])
 
-    def update(self, terms):
-        """Take the evaluations ``[(F, G, H)]`` of :meth:`candidates`; returns history info."""
+    def pass_params(self):
+        """What the next :class:`MRObjectivePass` must compute."""
+        return {"loss": self.options["loss"], "thetas": self.candidates().tolist(),
+                "order": self.order}
+
+    def update(self, record):
+        """Take the record of the pass over :meth:`candidates`; returns history info."""
+        terms = regularized(record, self.candidates(), self.options["l2"], self.order)
         f_before = self.f
         if self.x is None:
             chosen, step = 0, 0.0
@@ -89,7 +100,11 @@ class DescentSolver:
             if chosen is not None:
                 self.steps = self.trial_steps()
         return {"objective": self.f, "grad_norm": float(np.linalg.norm(self.g)),
-                "step": step, "accepted": chosen is not None}
+                "step": step, "accepted": chosen is not None, "candidates": len(terms)}
+
+    def model_fields(self):
+        return {"coef": self.x[:-1].tolist(), "intercept": float(self.x[-1]),
+                "objective": self.f}
 
     # --- the line search ------------------------------------------------------------------
 
@@ -141,7 +156,8 @@ class DescentSolver:
 
     def state(self):
         """Everything needed to continue: plain JSON types."""
-        out = {"name": self.name, "x0": self.x0.tolist(), "f": self.f, "steps": self.steps,
+        out = {"name": self.name, "n_params": len(self.x0), "x0": self.x0.tolist(),
+               "f": self.f, "steps": self.steps,
                "step": self.step, "tol": self.tol, "done": self.done,
                "stop_reason": self.stop_reason, "options": self.options}
         for key in self.ARRAYS:
@@ -256,15 +272,51 @@ class GradientDescent(DescentSolver):
         return super()._choose(terms)
 
 
-SOLVERS = {cls.name: cls for cls in (Newton, LBFGS, GradientDescent)}
+class NormalEquations:
+    """Exact (ridge) least squares in one pass of centered moments."""
+
+    name = "normal"
+    job = MRMomentsPass
+
+    def __init__(self, n_params, tol=None, **options):
+        self.n_params, self.tol, self.options = n_params, tol, options
+        self.theta = self.objective = None
+        self.done = False
+        self.stop_reason = None
+
+    def pass_params(self):
+        return {}
+
+    def update(self, record):
+        n, mean, scatter = record["moments"]
+        self.theta, self.objective, grad_norm = solve_normal_equations(
+            (n, np.asarray(mean), np.asarray(scatter)), self.options["l2"])
+        self.done, self.stop_reason = True, "exact solution"
+        return {"objective": self.objective, "grad_norm": grad_norm, "step": 1.0,
+                "accepted": True, "candidates": 0}
+
+    def model_fields(self):
+        return {"coef": self.theta[:-1].tolist(), "intercept": float(self.theta[-1]),
+                "objective": self.objective}
+
+    def state(self):
+        return {"name": self.name, "n_params": self.n_params, "tol": self.tol,
+                "options": self.options, "done": self.done, "objective": self.objective,
+                "theta": None if self.theta is None else self.theta.tolist()}
+
+    def _load(self, state):
+        self.done = state["done"]
+        self.stop_reason = "exact solution" if self.done else None
+        self.objective = state["objective"]
+        self.theta = None if state["theta"] is None else np.asarray(state["theta"])
 
 
-def make_solver(name, n_params, tol, **options):
-    return SOLVERS[name](n_params, tol=tol, **options)
+SOLVERS = {cls.name: cls for cls in (Newton, LBFGS, GradientDescent, NormalEquations)}
 
 
-def solver_from_state(state):
-    solver = SOLVERS[state["name"]](len(state["x0"]), tol=state["tol"], **state["options"])
+def restore_solver(state, solvers=SOLVERS):
+    """A solver in the state ``state()`` returned (``solvers``: name -> class)."""
+    solver = solvers[state["name"]](state["n_params"], state["tol"], **state["options"])
     solver._load(state)
     return solver
 

@@ -14,30 +14,38 @@ import hdfs_utils
 from driver.errors import MrlearnError
 from driver.inputs import check_bad_rows, describe_inputs
 from driver.model import FORMAT, FORMAT_VERSION
+from driver.kmeans import INITS, KMeansSolver
 from driver.passes import run_pass
-from driver.solvers import make_solver, regularized, solve_normal_equations, solver_from_state
-from jobs.moments_pass import MRMomentsPass
-from jobs.objective_pass import MRObjectivePass
+from driver.solvers import SOLVERS, restore_solver
+
+ALL_SOLVERS = dict(SOLVERS, lloyd=KMeansSolver)
 
 ALGOS = {
     # algo: (default solver, solvers, loss per solver)
     "linear": ("normal", ("normal", "newton", "lbfgs", "gd"), {}),
     "logistic": ("newton", ("newton", "lbfgs", "gd"), {}),
     "svm": ("newton", ("newton", "lbfgs", "gd"), {"gd": "hinge"}),
+    "kmeans": ("lloyd", ("lloyd",), {}),
 }
-DEFAULT_LOSS = {"linear": "squared", "logistic": "logistic", "svm": "squared_hinge"}
+DEFAULT_LOSS = {"linear": "squared", "logistic": "logistic", "svm": "squared_hinge",
+                "kmeans": None}
+DEFAULT_TOL = {"kmeans": 1e-4}
 CHECKPOINT_FILE = "checkpoint.json"
 CHECKPOINT_FORMAT = "mrlearn-checkpoint"
 
 
 class TrainConfig:
-    """What defines a training run (everything but where it runs and how long)."""
+    """What defines a training run (everything but where it runs and how long).
+
+    ``label_col`` None means no label column (k-means); supervised algos default to 0.
+    """
 
     FIELDS = ("algo", "solver", "loss", "l2", "tol", "max_iter", "step_size", "inputs",
-              "label_col", "header", "skip_bad_rows")
+              "label_col", "header", "skip_bad_rows", "k", "init", "n_init", "seed")
 
-    def __init__(self, algo, inputs, solver=None, loss=None, l2=0.0, tol=1e-8, max_iter=100,
-                 step_size=None, label_col=0, header="auto", skip_bad_rows=False):
+    def __init__(self, algo, inputs, solver=None, loss=None, l2=0.0, tol=None, max_iter=100,
+                 step_size=None, label_col="default", header="auto", skip_bad_rows=False,
+                 k=None, init="k-means||", n_init=1, seed=0):
         if algo not in ALGOS:
             raise MrlearnError("unknown --algo %r; choose one of %s" % (algo, ", ".join(ALGOS)))
         default_solver, solvers, losses = ALGOS[algo]
@@ -51,12 +59,18 @@ class TrainConfig:
         if loss == "hinge" and solver != "gd":
             raise MrlearnError("the hinge loss is not differentiable: use --solver gd with it, "
                                "or --loss squared_hinge")
-        if l2 < 0 or tol <= 0 or max_iter < 1 or (step_size is not None and step_size <= 0):
-            raise MrlearnError("need --l2 >= 0, --tol > 0, --max-iter >= 1 and --step-size > 0")
+        tol = DEFAULT_TOL.get(algo, 1e-8) if tol is None else tol
+        if l2 < 0 or tol < 0 or max_iter < 1 or (step_size is not None and step_size <= 0):
+            raise MrlearnError("need --l2 >= 0, --tol >= 0, --max-iter >= 1 and --step-size > 0")
+        if algo == "kmeans":
+            _check_kmeans_options(k, init, n_init)
         self.algo, self.solver, self.loss = algo, solver, loss
         self.l2, self.tol, self.max_iter, self.step_size = l2, tol, max_iter, step_size
+        if label_col == "default":
+            label_col = None if algo == "kmeans" else 0
         self.inputs, self.label_col, self.header = list(inputs), label_col, header
         self.skip_bad_rows = skip_bad_rows
+        self.k, self.init, self.n_init, self.seed = k, init, n_init, seed
 
     def to_json(self):
         return {k: getattr(self, k) for k in self.FIELDS}
@@ -64,6 +78,24 @@ class TrainConfig:
     def differences(self, other):
         """Names of the fields (max_iter aside) in which a checkpoint's config differs."""
         return [k for k in self.FIELDS if k != "max_iter" and other.get(k) != getattr(self, k)]
+
+
+def _check_kmeans_options(k, init, n_init):
+    if k is None or k < 1:
+        raise MrlearnError("k-means needs --k K with K >= 1")
+    if init not in INITS:
+        raise MrlearnError("--init must be one of %s, not %r" % (", ".join(INITS), init))
+    if n_init < 1:
+        raise MrlearnError("--n-init must be at least 1")
+
+
+def new_solver(config, spec):
+    """The solver ``config`` asks for, at its starting point."""
+    if config.algo == "kmeans":
+        return KMeansSolver(spec.n_features, config.tol, k=config.k, init=config.init,
+                            n_init=config.n_init, seed=config.seed)
+    return SOLVERS[config.solver](spec.n_features + 1, config.tol, loss=config.loss,
+                                  l2=config.l2, step_size=config.step_size)
 
 
 def train(config, runner, checkpoint_dir=None, resume=False, report=None):
@@ -76,28 +108,21 @@ def train(config, runner, checkpoint_dir=None, resume=False, report=None):
     spec = describe_inputs(config.inputs, config.label_col, config.header)
     run = _resume(config, checkpoint_dir) if resume else None
     if run is None:
-        run = {"history": [], "n_rows": None, "bad_rows": 0, "classes": None, "solver": None}
-    elif run["solver"]["done"] or len(run["history"]) >= config.max_iter:
-        return _finish(config, spec, run, solver_from_state(run["solver"]))
-    if config.solver == "normal":
-        return _train_normal(config, spec, runner, report)
-
-    solver = (solver_from_state(run["solver"]) if run["solver"] else
-              make_solver(config.solver, spec.n_features + 1, config.tol,
-                          step_size=config.step_size))
+        run = {"history": [], "n_rows": None, "bad_rows": 0, "classes": None,
+               "solver": new_solver(config, spec).state()}
+    solver = restore_solver(run["solver"], ALL_SOLVERS)
     while not solver.done and len(run["history"]) < config.max_iter:
         started = time.time()
-        thetas = solver.candidates()
-        params = dict(spec.params(), loss=config.loss, thetas=thetas.tolist(), order=solver.order)
-        record = run_pass(MRObjectivePass, params, spec.files, runner)
+        params = dict(spec.params(), **solver.pass_params())
+        record = run_pass(solver.job, params, spec.files, runner)
         _check_record(config, run, record)
-        info = solver.update(regularized(record, thetas, config.l2, solver.order))
-        run["history"].append(dict({"pass": len(run["history"]) + 1, "candidates": len(thetas)},
+        info = solver.update(record)
+        run["history"].append(dict({"pass": len(run["history"]) + 1},
                                    seconds=round(time.time() - started, 3), **info))
         run["solver"] = solver.state()
         _save_checkpoint(checkpoint_dir, config, run)
         report(run["history"][-1])
-    return _finish(config, spec, run, solver)
+    return _model(config, spec, run, solver)
 
 
 def _check_record(config, run, record):
@@ -114,7 +139,7 @@ def _check_record(config, run, record):
 
 
 def _classes(config, labels):
-    if config.algo == "linear":
+    if config.algo in ("linear", "kmeans"):
         return None
     found = set(labels)
     if not (found <= {0.0, 1.0} or found <= {-1.0, 1.0}) or len(found) != 2:
@@ -125,39 +150,19 @@ def _classes(config, labels):
     return sorted(int(v) for v in found)
 
 
-def _train_normal(config, spec, runner, report):
-    started = time.time()
-    record = run_pass(MRMomentsPass, spec.params(), spec.files, runner)
-    check_bad_rows(record, config.skip_bad_rows)
-    n, mean, scatter = record["moments"]
-    if n == 0:
-        raise MrlearnError("no usable rows in %s" % ", ".join(config.inputs))
-    theta, objective, grad_norm = solve_normal_equations(
-        (n, np.asarray(mean), np.asarray(scatter)), config.l2)
-    entry = {"pass": 1, "candidates": 0, "objective": objective, "grad_norm": grad_norm,
-             "step": 1.0, "accepted": True, "seconds": round(time.time() - started, 3)}
-    report(entry)
-    run = {"history": [entry], "n_rows": n, "bad_rows": record["bad_rows"], "classes": None}
-    return _model(config, spec, run, theta, objective, True, "exact solution")
-
-
-def _finish(config, spec, run, solver):
-    return _model(config, spec, run, solver.x, solver.f, solver.done, solver.stop_reason or
-                  "max_iter (%d passes) reached" % config.max_iter)
-
-
-def _model(config, spec, run, theta, objective, converged, stop_reason):
-    theta = np.asarray(theta, dtype=np.float64)
-    return {
+def _model(config, spec, run, solver):
+    stop_reason = solver.stop_reason or "max_iter (%d passes) reached" % config.max_iter
+    model = {
         "format": FORMAT, "format_version": FORMAT_VERSION,
         "algo": config.algo, "solver": config.solver, "loss": config.loss,
-        "coef": theta[:-1].tolist(), "intercept": float(theta[-1]),
         "classes": run["classes"], "n_features": spec.n_features,
         "params": {k: v for k, v in config.to_json().items() if k not in ("algo", "solver", "loss")},
-        "n_rows": run["n_rows"], "bad_rows": run["bad_rows"], "objective": objective,
+        "n_rows": run["n_rows"], "bad_rows": run["bad_rows"],
         "n_passes": len(run["history"]), "n_iter": len(run["history"]),
-        "converged": bool(converged), "stop_reason": stop_reason, "history": run["history"],
+        "converged": bool(solver.done), "stop_reason": stop_reason, "history": run["history"],
     }
+    model.update(solver.model_fields())
+    return model
 
 
 def checkpoint_path(checkpoint_dir):

@@ -1,26 +1,33 @@
 """One evaluation pass: metric sums of a fitted model over the input.
 
-Parameters (``--params`` JSON): ``theta`` (d + 1 numbers ``[w, b]``) and ``task``:
-``regression`` or the classifier's loss (``logistic``, ``hinge``, ``squared_hinge``).
+Parameters (``--params`` JSON): ``task``: ``regression``, the classifier's loss
+(``logistic``, ``hinge``, ``squared_hinge``) or ``kmeans``; ``theta`` (d + 1 numbers
+``[w, b]``) for linear models, ``centers`` (k rows of d numbers) for k-means.
 
 Emits one record, key ``"record"``. Regression: ``n``, ``sse``, ``sae``,
 ``y_moments``. Classification: ``n``, ``correct``, ``loss`` (sum), ``pos_bins`` and
-``neg_bins`` (sparse histograms of margins for ROC AUC). Plus ``bad_rows``/``first_bad``.
+``neg_bins`` (sparse histograms of margins for ROC AUC). K-means: ``n``, ``inertia``,
+``sizes`` (k,) and, when there is a label column, ``contingency`` (counts of
+``"cluster|label"``). Plus ``bad_rows``/``first_bad``.
 """
 import numpy as np
 
 from jobs.base import BlockJob
+from jobs.clustering import clustering_sums
 from jobs.kernels import classification_sums, regression_sums
 
 
 class MREvaluatePass(BlockJob):
 
     def init_split(self):
-        self.theta = np.asarray(self.params["theta"], dtype=np.float64)
+        self.theta = np.asarray(self.params.get("theta", []), dtype=np.float64)
+        self.centers = np.asarray(self.params.get("centers", []), dtype=np.float64)
 
     def process_block(self, X, y, first_line):
         task = self.params["task"]
-        if task == "regression":
+        if task == "kmeans":
+            sums = clustering_sums(X, y, self.centers)
+        elif task == "regression":
             sums = regression_sums(X, y, self.theta)
         else:
             sums = classification_sums(task, X, y, self.theta)

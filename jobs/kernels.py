@@ -136,8 +136,25 @@ def moments(Z):
     return n, mean, C.T @ C
 
 
+def column_moments(X):
+    """Per-column moments of ``X`` (n, p): ``(n, mean (p,), sum of squared deviations (p,))``.
+
+    The diagonal of :func:`moments`' scatter, for when the full matrix is not needed;
+    merged by the same :func:`merge_moments`.
+    """
+    n = X.shape[0]
+    if n == 0:
+        return 0, np.zeros(X.shape[1]), np.zeros(X.shape[1])
+    mean = X.mean(axis=0)
+    return n, mean, ((X - mean) ** 2).sum(axis=0)
+
+
 def merge_moments(a, b):
-    """Merge two ``(n, mean, scatter)`` triples (Chan, Golub & LeVeque 1979)."""
+    """Merge two ``(n, mean, scatter)`` triples (Chan, Golub & LeVeque 1979).
+
+    ``scatter`` is a matrix (p, p) from :func:`moments` or its diagonal (p,) from
+    :func:`column_moments`.
+    """
     na, ma, Sa = a
     nb, mb, Sb = b
     if na == 0:
@@ -147,7 +164,8 @@ def merge_moments(a, b):
     n = na + nb
     delta = mb - ma
     mean = ma + delta * (nb / n)
-    scatter = Sa + Sb + np.outer(delta, delta) * (na * nb / n)
+    cross = np.outer(delta, delta) if np.ndim(Sa) == 2 else delta * delta
+    scatter = Sa + Sb + cross * (na * nb / n)
     return n, mean, scatter
 
 

@@ -79,7 +79,12 @@ def _parse_lines_one_by_one(lines, n_columns):
 
 
 def split_label(values, label_col):
-    """Split parsed rows (k, n_columns) into features ``X`` (k, n_columns - 1) and ``y`` (k,)."""
+    """Split parsed rows (k, n_columns) into features ``X`` (k, n_columns - 1) and ``y`` (k,).
+
+    With ``label_col`` None every column is a feature and ``y`` is None.
+    """
+    if label_col is None:
+        return values, None
     y = values[:, label_col]
     X = np.delete(values, label_col, axis=1)
     return X, y

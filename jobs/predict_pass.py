@@ -1,12 +1,12 @@
 """Map-only prediction pass: one output line per well-formed input row, in input order.
 
-Parameters (``--params`` JSON): ``theta`` (d + 1 numbers ``[w, b]``), ``algo``
-(``linear``, ``logistic`` or ``svm``) and ``classes`` (``[negative, positive]`` labels
-for classifiers).
+Parameters (``--params`` JSON): ``algo`` (``linear``, ``logistic``, ``svm`` or
+``kmeans``), ``theta`` (d + 1 numbers ``[w, b]``) and ``classes`` (``[negative,
+positive]``) for linear models, ``centers`` (k rows of d numbers) for k-means.
 
 Output lines (no key), comma-separated: ``linear`` -> ``prediction``;
 ``logistic`` -> ``label,probability of the positive class``; ``svm`` ->
-``label,decision value``. Bad rows are skipped and counted in the ``mrlearn/bad rows``
+``label,decision value``; ``kmeans`` -> ``cluster id,distance to its center``. Bad rows are skipped and counted in the ``mrlearn/bad rows``
 counter; the first one of each split is named by a counter in the group
 :data:`FIRST_BAD_GROUP` as ``file|split start|line in split|reason``.
 """
@@ -15,13 +15,14 @@ from mrjob.protocol import RawValueProtocol
 from mrjob.step import MRStep
 
 from jobs.base import COUNTER_GROUP, BlockJob
+from jobs.clustering import nearest
 from jobs.kernels import decision_function, sigmoid
 
 FIRST_BAD_GROUP = COUNTER_GROUP + " first bad row"
 
 
 def format_predictions(algo, z, classes):
-    """Text lines (list of str) for margins ``z`` (n,) of a model of kind ``algo``."""
+    """Text lines (list of str) for margins ``z`` (n,) of a linear model of kind ``algo``."""
     if algo == "linear":
         return ["%.17g" % v for v in z.tolist()]
     labels = np.where(z > 0, classes[1], classes[0]).tolist()
@@ -35,12 +36,19 @@ class MRPredictPass(BlockJob):
     OUTPUT_PROTOCOL = RawValueProtocol
 
     def init_split(self):
-        self.theta = np.asarray(self.params["theta"], dtype=np.float64)
+        self.theta = np.asarray(self.params.get("theta", []), dtype=np.float64)
+        self.centers = np.asarray(self.params.get("centers", []), dtype=np.float64)
 
     def process_block(self, X, y, first_line):
-        z = decision_function(X, self.theta)
-        if len(z):
-            yield None, "\n".join(format_predictions(self.params["algo"], z, self.params["classes"]))
+        if not len(X):
+            return
+        if self.params["algo"] == "kmeans":
+            labels, d2 = nearest(X, self.centers)
+            lines = ["%d,%.17g" % pair for pair in zip(labels.tolist(), np.sqrt(d2).tolist())]
+        else:
+            lines = format_predictions(self.params["algo"], decision_function(X, self.theta),
+                                       self.params["classes"])
+        yield None, "\n".join(lines)
 
     def final_pairs(self):
         bad = self.split_record["first_bad"]

@@ -4,6 +4,8 @@ A record is a dict of named partial results. How two values merge follows from t
 field's name, so every job, the reducer and the tests share one merge:
 
 - ``*moments``: ``(n, mean, scatter)`` triples, merged with :func:`kernels.merge_moments`;
+- ``*_top``: one top list per center set, merged with :func:`clustering.merge_top`;
+- ``*_samples``: one list of sampled rows per center set, concatenated;
 - ``first_bad``: the earliest bad row (by file, split start, line) or None;
 - ``labels``: sorted distinct raw labels, capped at :data:`MAX_LABELS` values;
 - dict values: per-key counts, added;
@@ -13,6 +15,7 @@ This module runs on task nodes: no mrjob import, Python 3.9 syntax.
 """
 import numpy as np
 
+from jobs.clustering import merge_top
 from jobs.kernels import merge_moments
 
 MAX_LABELS = 16
@@ -25,6 +28,10 @@ def _merge_field(name, a, b):
         return a
     if name.endswith("moments"):
         return merge_moments(_as_moments(a), _as_moments(b))
+    if name.endswith("_top"):
+        return [merge_top(x, y) for x, y in zip(a, b)]
+    if name.endswith("_samples"):
+        return [list(x) + list(y) for x, y in zip(a, b)]
     if name == "first_bad":
         return min(a, b, key=bad_row_position)
     if name == "labels":

@@ -81,3 +81,14 @@ def test_predict_on_local_runner_keeps_every_row(diabetes, tmp_path):
     pred = [float(v) for p in parts for v in open(os.path.join(out, p)).read().split()]
     m = json.load(open(model))
     np.testing.assert_allclose(pred, X @ m["coef"] + m["intercept"], rtol=1e-12)
+
+
+def test_kmeans_on_local_runner_with_4_mappers_matches_inline(tmp_path):
+    from sklearn.datasets import load_wine
+    from sklearn.preprocessing import StandardScaler
+    path = str(tmp_path / "wine.csv")
+    np.savetxt(path, StandardScaler().fit_transform(load_wine().data), delimiter=",", fmt="%.17g")
+    inline = fit("kmeans", path, k=3, n_init=2, seed=4, mappers=1)
+    local = fit("kmeans", path, runner="local", mappers=4, k=3, n_init=2, seed=4)
+    assert local["n_passes"] == inline["n_passes"]
+    np.testing.assert_allclose(local["cluster_centers"], inline["cluster_centers"], rtol=1e-12)

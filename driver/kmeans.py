@@ -1,0 +1,228 @@
+"""K-means: initialization in a few passes, then Lloyd passes, R restarts in the same passes.
+
+Phases, one pass each step (``--init``):
+
+- ``k-means||`` (default, Bahmani et al. 2012): pass 1 picks the first center (the row
+  of smallest hash) and the column moments; passes 2-3 are oversampling rounds with
+  ``ell = 2k``; pass 4 counts the rows nearest to each candidate; then weighted
+  k-means++ and a local Lloyd refinement on the (about 4k) weighted candidates, in the
+  driver. Four data passes.
+- ``k-means++``: pass 1 as above, then one pass per further center (the exact,
+  slow baseline: k passes).
+- ``random``: pass 1 takes k rows of smallest hash (a uniform sample): one pass.
+
+Lloyd passes then assign rows to the nearest center and return per-cluster sums; a set
+stops when its centers move less than ``tol * mean feature variance`` (squared shift
+summed over centers, as scikit-learn). Its inertia after a pass is that pass's inertia
+minus ``sum_j n_j |c_j(new) - c_j(old)|^2``: the inertia of the new centers under the
+pass's assignments, exact unless a row would change cluster (then an upper bound), so no
+pass is spent re-measuring it. Empty clusters are re-seeded with the rows farthest from their centers found
+in the same pass. Every random choice is a hash of row values (see
+:mod:`jobs.clustering`) or a seeded generator in the driver, so the result does not depend
+on the runner or the number of mappers.
+"""
+import numpy as np
+
+from driver.errors import MrlearnError
+from jobs.clustering import nearest
+from jobs.kmeans_pass import MRKMeansPass
+
+INITS = ("k-means||", "k-means++", "random")
+OVERSAMPLING_ROUNDS = 2
+LOCAL_LLOYD_ITERATIONS = 30
+
+
+class KMeansSolver:
+    """Drives the k-means passes; same interface as :mod:`driver.solvers`' solvers."""
+
+    name = "lloyd"
+    job = MRKMeansPass
+
+    def __init__(self, n_params, tol, k, init="k-means||", n_init=1, seed=0):
+        self.n_params, self.tol = n_params, tol
+        self.options = {"k": k, "init": init, "n_init": n_init, "seed": seed}
+        self.phase, self.round = "first", 0
+        self.sets = [[] for _ in range(n_init)]
+        self.measured = [None] * n_init       # per set: [centers, inertia] of its last pass
+        self.converged = [False] * n_init
+        self.tol_scaled = None
+        self.done, self.stop_reason = False, None
+
+    # --- the pass loop's interface ---------------------------------------------------------
+
+    def pass_params(self):
+        k = self.options["k"]
+        ops = {"first": ["moments", "first"], "oversample": ["oversample"],
+               "weights": ["weights"], "pick": ["pick"], "lloyd": ["lloyd"]}[self.phase]
+        return {"sets": self.sets, "ops": ops, "seed": self.options["seed"], "round": self.round,
+                "n_first": k if self.options["init"] == "random" else 1, "ell": 2 * k,
+                "n_far": k}
+
+    def update(self, record):
+        """Advance by the record of the pass :meth:`pass_params` described."""
+        phase = self.phase
+        info = getattr(self, "_after_" + phase)(record)
+        info.setdefault("objective", None)
+        return dict({"phase": phase}, **info)
+
+    def model_fields(self):
+        best = int(np.argmin([m[1] if m else np.inf for m in self.measured]))
+        centers, inertia = self.measured[best]
+        return {"cluster_centers": centers, "inertia": inertia, "objective": inertia,
+                "best_init": best, "init_inertias": [m[1] if m else None for m in self.measured]}
+
+    # --- phases ------------------------------------------------------------------------------
+
+    def _after_first(self, record):
+        k, init = self.options["k"], self.options["init"]
+        n, _, squared_deviations = record["moments"]
+        self.tol_scaled = self.tol * float(np.mean(squared_deviations)) / n
+        firsts = [[item[1:] for item in items] for _, items in record["first_top"]]
+        if any(len(rows) < (k if init == "random" else 1) for rows in firsts):
+            raise MrlearnError("--k %d is more than the %d rows of the input" % (k, n))
+        self.sets = firsts
+        if init == "random":
+            self._start_lloyd()
+        else:
+            self.phase, self.round = ("oversample" if init == "k-means||" else "pick"), 1
+            if init == "k-means++" and k == 1:
+                self._start_lloyd()
+        return {"objective": float(np.sum(squared_deviations))}
+
+    def _after_oversample(self, record):
+        ell = 2 * self.options["k"]
+        for r, (cost, rows) in enumerate(zip(record["cost"], record["candidate_samples"])):
+            rows = np.asarray(rows, dtype=np.float64).reshape(-1, 2 + self.n_params)
+            chosen = rows[rows[:, 0] * cost < ell * rows[:, 1]]
+            chosen = chosen[np.argsort(chosen[:, 0], kind="stable")]
+            self.sets[r] = self.sets[r] + _distinct_rows(chosen[:, 2:], self.sets[r])
+        short = any(len(s) < self.options["k"] for s in self.sets)
+        if self.round < OVERSAMPLING_ROUNDS or (short and self.round < 10):
+            self.round += 1
+        elif short:
+            raise MrlearnError("the input has fewer than --k %d distinct rows"
+                               % self.options["k"])
+        else:
+            self.phase = "weights"
+        return {"objective": float(max(record["cost"])),
+                "candidates": max(len(s) for s in self.sets)}
+
+    def _after_weights(self, record):
+        weights = np.asarray(record["weights"], dtype=np.float64)
+        offset = 0
+        for r, candidates in enumerate(self.sets):
+            w = weights[offset:offset + len(candidates)]
+            offset += len(candidates)
+            rng = np.random.default_rng([self.options["seed"], r])
+            self.sets[r] = weighted_kmeans(np.asarray(candidates), w, self.options["k"], rng).tolist()
+        self._start_lloyd()
+        return {"candidates": offset}
+
+    def _after_pick(self, record):
+        for r, (_, items) in enumerate(record["pick_top"]):
+            if not items:
+                raise MrlearnError("the input has fewer than --k %d distinct rows"
+                                   % self.options["k"])
+            self.sets[r] = self.sets[r] + [items[0][1:]]
+        self.round += 1
+        if len(self.sets[0]) == self.options["k"]:
+            self._start_lloyd()
+        return {}
+
+    def _start_lloyd(self):
+        self.phase, self.round = "lloyd", 0
+
+    def _after_lloyd(self, record):
+        shifts, reseeded = [], 0
+        for r, centers in enumerate(self.sets):
+            if self.converged[r]:
+                continue
+            old = np.asarray(centers, dtype=np.float64)
+            counts = np.asarray(record["counts"][r])
+            sums = np.asarray(record["sums"][r])
+            new = old.copy()
+            filled = counts > 0
+            new[filled] = sums[filled] / counts[filled, None]
+            empty = np.flatnonzero(~filled)
+            if len(empty):
+                far = _distinct_rows(np.asarray([item[1:] for item in record["far_top"][r][1]]),
+                                     new[filled].tolist())
+                for j, row in zip(empty, far):
+                    new[j] = row
+                reseeded += len(empty)
+            moved = ((new - old) ** 2).sum(axis=1)
+            shift = float(moved.sum())
+            shifts.append(shift)
+            # the pass's assignments with the moved centers: exact unless a row would
+            # change cluster, else an upper bound of the new centers' inertia
+            self.measured[r] = [new.tolist(), record["inertia"][r] - float(counts @ moved)]
+            if not len(empty) and shift <= self.tol_scaled:
+                self.converged[r] = True
+            else:
+                self.sets[r] = new.tolist()
+        if all(self.converged):
+            self.done, self.stop_reason = True, "converged"
+        best = min(m[1] for m in self.measured if m)
+        return {"objective": best, "center_shift": max(shifts), "reseeded": reseeded}
+
+    # --- JSON state ----------------------------------------------------------------------------
+
+    STATE = ("phase", "round", "sets", "measured", "converged", "tol_scaled", "done",
+             "stop_reason")
+
+    def state(self):
+        out = {"name": self.name, "n_params": self.n_params, "tol": self.tol,
+               "options": self.options}
+        out.update({key: getattr(self, key) for key in self.STATE})
+        return out
+
+    def _load(self, state):
+        for key in self.STATE:
+            setattr(self, key, state[key])
+
+
+def _distinct_rows(rows, existing):
+    """Rows (list of lists) of ``rows`` (m, d) in order, without repeats or rows in ``existing``."""
+    seen = {tuple(row) for row in existing}
+    out = []
+    for row in np.asarray(rows).tolist():
+        if tuple(row) not in seen:
+            seen.add(tuple(row))
+            out.append(row)
+    return out
+
+
+def weighted_kmeans(points, weights, k, rng):
+    """k centers (k, d) for weighted ``points`` (m, d): greedy k-means++, then Lloyd.
+
+    Greedy k-means++ tries ``2 + log k`` candidates per center and keeps the one that
+    lowers the weighted potential most (as scikit-learn); Lloyd then runs on the weighted
+    points for at most :data:`LOCAL_LLOYD_ITERATIONS` iterations.
+    """
+    m = len(points)
+    trials = 2 + int(np.log(k))
+    probabilities = weights / weights.sum()
+    centers = [points[rng.choice(m, p=probabilities)]]
+    d2 = nearest(points, np.array(centers))[1]
+    for _ in range(1, k):
+        potential = weights * d2
+        if potential.sum() <= 0:
+            break
+        tries = rng.choice(m, size=trials, p=potential / potential.sum())
+        options = [np.minimum(d2, nearest(points, points[t][None, :])[1]) for t in tries]
+        best = int(np.argmin([(weights * o).sum() for o in options]))
+        centers.append(points[tries[best]])
+        d2 = options[best]
+    C = np.array(centers)
+    for _ in range(LOCAL_LLOYD_ITERATIONS):
+        labels = nearest(points, C)[0]
+        mass = np.bincount(labels, weights=weights, minlength=len(C))
+        filled = mass > 0
+        new = C.copy()
+        for j in range(points.shape[1]):
+            new[filled, j] = np.bincount(labels, weights=weights * points[:, j],
+                                         minlength=len(C))[filled] / mass[filled]
+        if np.array_equal(new, C):
+            break
+        C = new
+    return C

@@ -1,0 +1,162 @@
+"""Pure-numpy k-means kernels: distances, Lloyd sums and split-independent row sampling.
+
+Random decisions about a row (which row is the first center, whether a row is an
+oversampling candidate) come from :func:`row_uniforms`, a hash of the row's values and a
+(seed, stream) pair. So they depend neither on how the input is split nor on the order
+rows arrive, and every runner and number of mappers picks the same rows.
+
+Selections that keep "the best few rows" travel as *top lists*: ``[limit, items]`` with
+items ``[score, x_1, ..., x_d]``; merging two keeps the ``limit`` highest scores (ties
+broken by the row's values), see :func:`merge_top`.
+
+This module runs on task nodes: no mrjob import, Python 3.9 syntax.
+"""
+import numpy as np
+
+_MASK64 = (1 << 64) - 1
+_ROWS_PER_CHUNK_ELEMENTS = 1 << 21  # bounds the (rows x centers) distance matrix
+
+
+def _splitmix64(h):
+    """splitmix64 finalizer on a uint64 array (wrapping arithmetic)."""
+    h = (h ^ (h >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
+    h = (h ^ (h >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
+    return h ^ (h >> np.uint64(31))
+
+
+def _scalar_mix(value):
+    return int(_splitmix64(np.array([value & _MASK64], dtype=np.uint64))[0])
+
+
+def row_uniforms(X, seed, stream):
+    """Uniform numbers in [0, 1), one per row of ``X`` (n, d), fixed by the row's values.
+
+    ``seed`` and ``stream`` (ints) select independent sequences: the same row gets the
+    same number for the same (seed, stream) wherever and whenever it is read.
+    """
+    start = _scalar_mix(_scalar_mix(seed) ^ ((stream * 0x9E3779B97F4A7C15) & _MASK64))
+    bits = np.ascontiguousarray(X + 0.0, dtype=np.float64).view(np.uint64)  # -0.0 -> 0.0
+    h = np.full(X.shape[0], start, dtype=np.uint64)
+    for j in range(X.shape[1]):
+        h = _splitmix64(h ^ bits[:, j])
+    return (h >> np.uint64(11)).astype(np.float64) * (1.0 / (1 << 53))
+
+
+def nearest(X, C):
+    """Nearest center of each row: ``(labels (n,) int, squared distances (n,))``.
+
+    Uses ``|x|^2 - 2 x.c + |c|^2`` over row chunks, so memory stays bounded for large k.
+    """
+    n, k = X.shape[0], C.shape[0]
+    labels = np.empty(n, dtype=np.int64)
+    d2 = np.empty(n)
+    c_sq = np.einsum("ij,ij->i", C, C)
+    step = max(1, _ROWS_PER_CHUNK_ELEMENTS // max(k, 1))
+    for lo in range(0, n, step):
+        x = X[lo:lo + step]
+        dist = np.einsum("ij,ij->i", x, x)[:, None] - 2.0 * (x @ C.T) + c_sq
+        labels[lo:lo + step] = np.argmin(dist, axis=1)
+        d2[lo:lo + step] = np.maximum(dist[np.arange(len(x)), labels[lo:lo + step]], 0.0)
+    return labels, d2
+
+
+def lloyd_sums(X, C, n_far):
+    """One Lloyd step's sums for centers ``C`` (k, d) over rows ``X`` (n, d).
+
+    Returns ``counts`` (k,), coordinate ``sums`` (k, d), ``inertia`` (sum of squared
+    distances to the nearest center) and ``far``: a top list of the ``n_far`` rows
+    farthest from their center (score = squared distance), to re-seed empty clusters.
+    """
+    k, d = C.shape
+    labels, d2 = nearest(X, C)
+    counts = np.bincount(labels, minlength=k).astype(np.float64)
+    sums = np.empty((k, d))
+    for j in range(d):
+        sums[:, j] = np.bincount(labels, weights=X[:, j], minlength=k)
+    return counts, sums, float(d2.sum()), top_list(d2, X, n_far)
+
+
+def top_list(scores, X, limit):
+    """Top list of the ``limit`` rows of ``X`` with the highest ``scores``."""
+    if limit <= 0 or len(scores) == 0:
+        return [limit, []]
+    idx = np.argsort(-scores, kind="stable")[:limit]
+    items = np.column_stack([scores[idx], X[idx]]).tolist()
+    return merge_top([limit, items], [limit, []])
+
+
+def merge_top(a, b):
+    """Merge two top lists: the ``limit`` highest-scoring items, ties by row values."""
+    limit = max(a[0], b[0])
+    items = sorted(a[1] + b[1], key=lambda item: tuple(item), reverse=True)
+    return [limit, items[:limit]]
+
+
+def oversample(X, C, u, ell, cost_so_far, kept):
+    """k-means|| candidate sampling over one block, with a bound on what is kept.
+
+    A row is finally a candidate when ``u < ell * d2 / cost`` with ``cost`` the total
+    cost over *all* rows (known only after the pass). A split's running cost never
+    exceeds the total, so keeping the rows with ``u < ell * d2 / cost_so_far`` keeps a
+    superset; the driver applies the exact test. ``kept`` is ``(n_kept, 2 + d)`` rows
+    ``[u, d2, x]`` kept so far; returns ``(cost_so_far, kept)`` updated with this block.
+    """
+    _, d2 = nearest(X, C)
+    cost_so_far += float(d2.sum())
+    if cost_so_far <= 0.0:
+        return cost_so_far, kept
+    new = np.column_stack([u, d2, X])[u * cost_so_far < ell * d2]
+    kept = np.vstack([kept, new])
+    return cost_so_far, kept[kept[:, 0] * cost_so_far < ell * kept[:, 1]]
+
+
+def weighted_pick_scores(X, C, u):
+    """Efraimidis-Spirakis keys ``log(u) / d2`` for picking one row with P ~ d2 (n,).
+
+    The row with the largest key is a draw proportional to squared distance to the
+    nearest center of ``C``; rows at distance 0 get -inf-like keys and are never drawn.
+    """
+    _, d2 = nearest(X, C)
+    with np.errstate(divide="ignore"):
+        keys = np.log(np.maximum(u, 1e-300)) / d2
+    keys[d2 <= 0.0] = -1e300
+    return keys
+
+
+def clustering_sums(X, y, C):
+    """Evaluation sums for centers ``C`` (k, d): ``n``, ``inertia``, ``sizes`` (k,) and,
+    when labels ``y`` (n,) are given, the ``contingency`` table of (cluster, label)."""
+    labels, d2 = nearest(X, C)
+    sums = {"n": X.shape[0], "inertia": float(d2.sum()),
+            "sizes": np.bincount(labels, minlength=len(C)).astype(np.float64)}
+    if y is not None:
+        sums["contingency"] = contingency(labels, y)
+    return sums
+
+
+def contingency(labels, y):
+    """Counts of (cluster, label) pairs as ``{"cluster|label": count}``."""
+    pairs, counts = np.unique(np.column_stack([labels, y]), axis=0, return_counts=True)
+    return {"%d|%r" % (int(c), float(lab)): int(m) for (c, lab), m in zip(pairs, counts)}
+
+
+def adjusted_rand_index(table):
+    """Adjusted Rand index from a ``{"cluster|label": count}`` contingency table."""
+    clusters, labels, cells = {}, {}, []
+    for key, m in table.items():
+        c, lab = key.split("|")
+        clusters[c] = clusters.get(c, 0) + m
+        labels[lab] = labels.get(lab, 0) + m
+        cells.append(m)
+
+    def pairs(values):
+        v = np.asarray(list(values), dtype=np.float64)
+        return float((v * (v - 1) / 2).sum())
+
+    n = sum(cells)
+    index, a, b = pairs(cells), pairs(clusters.values()), pairs(labels.values())
+    expected = a * b / (n * (n - 1) / 2) if n > 1 else 0.0
+    top = (a + b) / 2
+    if top == expected:
+        return 1.0
+    return (index - expected) / (top - expected)
