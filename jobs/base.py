@@ -5,19 +5,27 @@ receives parsed feature blocks. Summary passes (training, evaluation) fold each 
 one record per split with :func:`jobs.records.merge_records`, emit it from
 ``mapper_final`` under the key ``"record"``, and a single reducer merges the split records
 in a fixed order (sorted by split), so the result does not depend on the order in which
-map outputs arrive.
+map outputs arrive. :class:`PartitionedOutputJob` writes rows to N part files instead.
+
+Input lines are CSV (parsed in blocks of :data:`BLOCK_LINES`) or packed blocks
+(:mod:`jobs.packed`, decoded without parsing text). A UTF-8 byte order mark, CRLF line
+ends and blank lines are accepted.
 
 The pass parameters arrive as a JSON file (``--params``), read in ``mapper_init``:
-``n_columns`` (fields per CSV row), ``label_col``, ``header`` (``auto``/``yes``/``no``)
-plus what the job needs.
+``n_columns`` (fields per row), ``label_col`` (or None), ``header``
+(``auto``/``yes``/``no``), optionally ``scale`` (``{"mean": [...], "std": [...]}``: the
+features are standardized before any job sees them) plus what the job needs.
 """
 import json
 
+import numpy as np
 from mrjob.compat import jobconf_from_env
 from mrjob.job import MRJob
 from mrjob.protocol import RawValueProtocol, StandardJSONProtocol
 
+from jobs.packed import decode_block, is_packed
 from jobs.parsing import BLOCK_LINES, looks_like_header, parse_csv_block, split_label
+from jobs.partitioning import keys_for_reducers
 from jobs.records import merge_all, merge_records, to_json
 
 RECORD_KEY = "record"
@@ -26,7 +34,7 @@ BAD_ROWS_COUNTER = "bad rows"
 
 
 class BlockJob(MRJob):
-    """Base job: reads CSV lines, parses them in blocks of :data:`BLOCK_LINES`."""
+    """Base job: reads CSV or packed lines and hands parsed blocks to :meth:`process_block`."""
 
     INPUT_PROTOCOL = RawValueProtocol
     INTERNAL_PROTOCOL = StandardJSONProtocol
@@ -46,11 +54,14 @@ class BlockJob(MRJob):
     def mapper_init(self):
         with open(self.options.params) as f:
             self.params = json.load(f)
+        scale = self.params.get("scale")
+        self.scale = scale and (np.asarray(scale["mean"]), np.asarray(scale["std"]))
         self.split_file = jobconf_from_env("mapreduce.map.input.file", "")
         self.split_start = int(jobconf_from_env("mapreduce.map.input.start", "0") or 0)
         self.lines_seen = 0
         self.buffer = []
         self.buffer_first_line = 1
+        self.good_lines = []
         self.split_record = {"n": 0, "bad_rows": 0, "first_bad": None,
                              "split": [self.split_file, self.split_start]}
         self.init_split()
@@ -60,8 +71,12 @@ class BlockJob(MRJob):
 
     def mapper(self, _, line):
         self.lines_seen += 1
-        if self.lines_seen == 1 and self.split_start == 0 and self._is_header(line):
-            return None
+        if self.lines_seen == 1 and self.split_start == 0:
+            line = line.lstrip("\ufeff")
+            if self._is_header(line):
+                return None
+        if is_packed(line):
+            return list(self._flush()) + list(self._packed_block(line))
         if not self.buffer:
             self.buffer_first_line = self.lines_seen
         self.buffer.append(line)
@@ -79,10 +94,34 @@ class BlockJob(MRJob):
         values, bad = parse_csv_block(self.buffer, self.params["n_columns"])
         if bad:
             self._note_bad_rows(bad)
-        first_line = self.buffer_first_line
+        if self.keeps_lines:
+            bad_index = {i for i, _ in bad}
+            self.good_lines = [line for i, line in enumerate(self.buffer)
+                               if i not in bad_index and line.strip()]
         self.buffer = []
+        return self._process(values)
+
+    def _packed_block(self, line):
+        try:
+            values = decode_block(line)
+        except ValueError as e:
+            self.buffer, self.buffer_first_line = [line], self.lines_seen
+            self._note_bad_rows([(0, str(e))])
+            self.buffer = []
+            return []
+        if values.shape[1] != self.params["n_columns"]:
+            raise ValueError("packed block of %d columns in %s, expected %d"
+                             % (values.shape[1], self.split_file, self.params["n_columns"]))
+        return self._process(values)
+
+    def _process(self, values):
         X, y = split_label(values, self.params["label_col"])
-        return self.process_block(X, y, first_line) or []
+        if self.scale:
+            X = (X - self.scale[0]) / self.scale[1]
+        return self.process_block(X, y) or []
+
+    keeps_lines = False
+    """Jobs that re-emit the raw text of good rows set this; see ``good_lines``."""
 
     def _note_bad_rows(self, bad):
         self.increment_counter(COUNTER_GROUP, BAD_ROWS_COUNTER, len(bad))
@@ -93,12 +132,11 @@ class BlockJob(MRJob):
         self.split_record = merge_records(
             self.split_record, {"bad_rows": len(bad), "first_bad": report})
 
-    def process_block(self, X, y, first_line):
-        """Handle one parsed block: ``X`` (k, d) features, ``y`` (k,) raw labels.
+    def process_block(self, X, y):
+        """Handle one parsed block: ``X`` (k, d) features, ``y`` (k,) raw labels or None.
 
-        ``first_line`` is the split line number of the block's first line. Summary jobs
-        fold the block into the split record (:meth:`add_to_record`) and return nothing;
-        map-only jobs return (key, value) pairs to emit.
+        Summary jobs fold the block into the split record (:meth:`add_to_record`) and
+        return nothing; jobs with other output return (key, value) pairs to emit.
         """
         raise NotImplementedError
 
@@ -120,5 +158,55 @@ class BlockJob(MRJob):
 
     def reducer(self, key, records):
         """Merge the split records of one pass, in split order, into one record."""
-        ordered = sorted(records, key=lambda r: tuple(r.pop("split")))
-        yield key, to_json(merge_all(ordered))
+        yield key, to_json(merge_split_records(records))
+
+
+def merge_split_records(records):
+    """Merge split records in the order of their splits (file, start), dropping the split."""
+    ordered = sorted(records, key=lambda r: tuple(r.pop("split")))
+    return merge_all(ordered)
+
+
+class PartitionedOutputJob(BlockJob):
+    """A job writing rows to exactly ``parts`` part files plus one summary file.
+
+    Parameters add ``parts`` (N). The job must run with N + 1 reducers: part file ``i``
+    (i < N) holds what :meth:`process_block` sent to part ``i`` (text values, written as
+    they are); part file ``N`` holds one JSON line, the merged split records (row count,
+    bad rows, and whatever the job added). Subclasses return ``(part index, text)`` pairs
+    from :meth:`process_block`.
+    """
+
+    OUTPUT_PROTOCOL = RawValueProtocol
+
+    def init_split(self):
+        self.part_keys = keys_for_reducers(self.params["parts"] + 1)
+
+    def mapper(self, key, line):
+        return [(self.part_keys[part], text) for part, text in super().mapper(key, line) or []]
+
+    def final_pairs(self):
+        for part, text in self.final_parts():
+            yield self.part_keys[part], text
+        yield self.part_keys[-1], to_json(self.split_record)
+
+    def final_parts(self):
+        """Hook: (part index, text) pairs to emit at the end of a split."""
+        return []
+
+    def mapper_final(self):
+        for part, text in self._flush():
+            yield self.part_keys[part], text
+        for pair in self.final_pairs():
+            yield pair
+
+    def reducer_init(self):
+        with open(self.options.params) as f:
+            self.summary_key = keys_for_reducers(json.load(f)["parts"] + 1)[-1]
+
+    def reducer(self, key, values):
+        if key == self.summary_key:
+            yield None, json.dumps(to_json(merge_split_records(values)))
+        else:
+            for text in values:
+                yield None, text

@@ -23,7 +23,7 @@ class MREvaluatePass(BlockJob):
         self.theta = np.asarray(self.params.get("theta", []), dtype=np.float64)
         self.centers = np.asarray(self.params.get("centers", []), dtype=np.float64)
 
-    def process_block(self, X, y, first_line):
+    def process_block(self, X, y):
         task = self.params["task"]
         if task == "kmeans":
             sums = clustering_sums(X, y, self.centers)

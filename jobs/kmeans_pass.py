@@ -42,7 +42,7 @@ class MRKMeansPass(BlockJob):
     def _uniforms(self, X, r):
         return row_uniforms(X, self.params["seed"], stream_id(self.params["round"], r))
 
-    def process_block(self, X, y, first_line):
+    def process_block(self, X, y):
         p, sets = self.params, self.sets
         partial = {"n": X.shape[0]}
         if "moments" in self.ops:

@@ -14,7 +14,7 @@ from jobs.kernels import moments
 
 class MRMomentsPass(BlockJob):
 
-    def process_block(self, X, y, first_line):
+    def process_block(self, X, y):
         self.add_to_record({"n": X.shape[0], "moments": moments(np.column_stack([X, y]))})
 
 

@@ -20,7 +20,7 @@ class MRObjectivePass(BlockJob):
     def init_split(self):
         self.thetas = np.asarray(self.params["thetas"], dtype=np.float64)
 
-    def process_block(self, X, y, first_line):
+    def process_block(self, X, y):
         loss = self.params["loss"]
         sums = loss_sums(loss, X, encode_labels(y, loss), self.thetas, self.params["order"])
         sums["labels"] = np.unique(y)[:MAX_LABELS].tolist()

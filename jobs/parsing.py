@@ -67,6 +67,10 @@ def _parse_lines_one_by_one(lines, n_columns):
         try:
             row = [float(f) for f in fields]
         except ValueError:
+            if looks_like_header(line):
+                bad.append((i, "a header row where none was declared; pass --header auto "
+                               "or yes, or remove it"))
+                continue
             col = next(k for k, f in enumerate(fields) if not _field_is_number(f))
             bad.append((i, "field %d is not a number: %r" % (col + 1, fields[col][:40])))
             continue

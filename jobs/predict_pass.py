@@ -39,7 +39,7 @@ class MRPredictPass(BlockJob):
         self.theta = np.asarray(self.params.get("theta", []), dtype=np.float64)
         self.centers = np.asarray(self.params.get("centers", []), dtype=np.float64)
 
-    def process_block(self, X, y, first_line):
+    def process_block(self, X, y):
         if not len(X):
             return
         if self.params["algo"] == "kmeans":

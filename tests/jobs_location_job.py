@@ -4,7 +4,7 @@ from jobs.base import BlockJob
 
 class MRJobsLocation(BlockJob):
 
-    def process_block(self, X, y, first_line):
+    def process_block(self, X, y):
         return None
 
     def final_pairs(self):

@@ -250,6 +250,8 @@ class MiniCluster(object):
             '-Djava.net.preferIPv4Stack=true',
             '-Dhadoop.home.dir=' + HADOOP_HOME,
             '-Dhadoop.log.dir=' + os.path.join(self.workdir, 'logs'),
+            # Jetty unpacks its webapps here (default /tmp/jetty-*, left behind)
+            '-Djava.io.tmpdir=' + os.path.join(self.workdir, 'tmp'),
             '-Dhadoop.root.logger=%s,console' % self.log_level,
             '-Dlog4j.configuration=file:' + LOG4J,
             '-Dtest.build.data=' + os.path.join(self.workdir, 'target', 'test', 'data'),
@@ -280,6 +282,7 @@ class MiniCluster(object):
             raise MiniClusterError('%s is not provisioned; run %s'
                                    % (LIB_DIR, os.path.join(HERE, 'provision')))
         os.makedirs(self.conf_dir, exist_ok=True)
+        os.makedirs(os.path.join(self.workdir, 'tmp'), exist_ok=True)
         for path in (self.dump_path, self.details_path):
             if os.path.exists(path):
                 os.remove(path)
