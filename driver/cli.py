@@ -11,9 +11,12 @@ import sys
 
 from driver.errors import MrlearnError
 from driver.evaluate import evaluate
+from driver.inputs import DEFAULT_MAX_BAD_FRACTION
 from driver.model import load_model, save_model
+from driver.partition import METHODS, partition
 from driver.passes import RUNNERS, Runner
 from driver.predict import predict
+from driver.prepare import prepare
 from driver.kmeans import INITS
 from driver.train import ALGOS, TrainConfig, train
 
@@ -30,6 +33,9 @@ def _add_input_args(parser, model_required=False):
                         help="first line of each file is a header: auto-detect (default), yes, no")
     parser.add_argument("--skip-bad-rows", action="store_true",
                         help="skip and count malformed rows instead of stopping at the first")
+    parser.add_argument("--max-bad-fraction", type=float, default=DEFAULT_MAX_BAD_FRACTION,
+                        help="with --skip-bad-rows, fail when more than this fraction of rows "
+                             "is malformed (default %(default)s)")
     _add_runner_args(parser)
 
 
@@ -68,6 +74,26 @@ def build_parser():
     p.add_argument("--checkpoint-dir", help="write the run state here after every pass")
     p.add_argument("--resume", action="store_true", help="continue from --checkpoint-dir")
     p.add_argument("-q", "--quiet", action="store_true", help="no per-pass progress")
+    _add_input_args(p)
+
+    p.add_argument("--standardize", action="store_true",
+                   help="train on standardized features (needs `mrlearn prepare` output); "
+                        "coefficients are reported in the original units")
+
+    p = sub.add_parser("prepare", help="validate and pack the input once, with column "
+                                       "statistics, so later passes need no text parsing")
+    p.add_argument("--output", required=True, help="directory to create")
+    p.add_argument("--parts", type=int, help="number of packed part files (default: one "
+                                             "per input file)")
+    _add_input_args(p)
+
+    p = sub.add_parser("partition", help="split the rows into exactly N part files")
+    p.add_argument("--output", required=True, help="directory to create")
+    p.add_argument("--parts", type=int, required=True)
+    p.add_argument("--by", choices=METHODS, required=True)
+    p.add_argument("--key-col", type=int, help="0-based key column (hash: default the whole "
+                                               "row; range: required)")
+    p.add_argument("--seed", type=int, default=0)
     _add_input_args(p)
 
     p = sub.add_parser("predict", help="write predictions, one line per input row")
@@ -116,7 +142,9 @@ def cmd_train(args):
     config = TrainConfig(args.algo, args.input, solver=args.solver, loss=args.loss, l2=args.l2,
                          tol=args.tol, max_iter=args.max_iter, step_size=args.step_size,
                          label_col=_label_col(args), header=args.header,
-                         skip_bad_rows=args.skip_bad_rows, k=args.k, init=args.init,
+                         skip_bad_rows=args.skip_bad_rows,
+                         max_bad_fraction=args.max_bad_fraction,
+                         standardize=args.standardize, k=args.k, init=args.init,
                          n_init=args.n_init, seed=args.seed)
     with _runner(args) as runner:
         model = train(config, runner, args.checkpoint_dir, args.resume,
@@ -124,8 +152,7 @@ def cmd_train(args):
     save_model(args.model, model)
     print("%s/%s: %s after %d pass(es), objective %.10g; model written to %s%s" % (
         model["algo"], model["solver"], model["stop_reason"], model["n_passes"],
-        model["objective"], args.model,
-        "; %d bad row(s) skipped" % model["bad_rows"] if model["bad_rows"] else ""))
+        model["objective"], args.model, _skipped(model["bad_rows"])))
     return model
 
 
@@ -133,21 +160,40 @@ def cmd_predict(args):
     model = load_model(args.model)
     with _runner(args) as runner:
         bad = predict(model, args.input, args.output, runner, _label_col(args), args.header,
-                      args.skip_bad_rows)
-    print("predictions written to %s%s" % (args.output, "; %d bad row(s) skipped" % bad if bad else ""))
+                      args.skip_bad_rows, args.max_bad_fraction)
+    print("predictions written to %s%s" % (args.output, _skipped(bad)))
 
 
 def cmd_evaluate(args):
     model = load_model(args.model)
     with _runner(args) as runner:
         metrics = evaluate(model, args.input, runner, _label_col(args), args.header,
-                           args.skip_bad_rows)
+                           args.skip_bad_rows, args.max_bad_fraction)
     if args.json:
         print(json.dumps(metrics))
     else:
         for name, value in metrics.items():
             print("%-20s %s" % (name, "%.6g" % value if isinstance(value, float) else value))
     return metrics
+
+
+def cmd_prepare(args):
+    with _runner(args) as runner:
+        stats = prepare(args.input, args.output, runner, args.parts, args.header,
+                        args.skip_bad_rows, args.max_bad_fraction)
+    print("%d rows packed into %s%s" % (stats["rows"], args.output, _skipped(stats["bad_rows"])))
+
+
+def cmd_partition(args):
+    with _runner(args) as runner:
+        summary = partition(args.input, args.output, args.parts, args.by, runner, args.key_col,
+                            args.seed, args.header, args.skip_bad_rows, args.max_bad_fraction)
+    print("%d rows written to %d part files in %s%s" % (summary["n"], args.parts, args.output,
+                                                       _skipped(summary["bad_rows"])))
+
+
+def _skipped(bad_rows):
+    return "; %d bad row(s) skipped" % bad_rows if bad_rows else ""
 
 
 def cmd_demo(args):
@@ -165,7 +211,7 @@ def cmd_demo(args):
 
 
 COMMANDS = {"train": cmd_train, "predict": cmd_predict, "evaluate": cmd_evaluate,
-            "demo": cmd_demo}
+            "prepare": cmd_prepare, "partition": cmd_partition, "demo": cmd_demo}
 
 
 def main(argv=None):

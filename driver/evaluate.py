@@ -9,7 +9,7 @@ import math
 import numpy as np
 
 from driver.errors import MrlearnError
-from driver.inputs import check_bad_rows
+from driver.inputs import DEFAULT_MAX_BAD_FRACTION, check_bad_rows
 from driver.model import apply_params, inputs_for_model
 from driver.passes import run_pass
 from jobs.clustering import adjusted_rand_index
@@ -17,12 +17,13 @@ from jobs.evaluate_pass import MREvaluatePass
 from jobs.kernels import auc_from_histograms
 
 
-def evaluate(model, inputs, runner, label_col="default", header="auto", skip_bad_rows=False):
+def evaluate(model, inputs, runner, label_col="default", header="auto", skip_bad_rows=False,
+             max_bad_fraction=DEFAULT_MAX_BAD_FRACTION):
     """Metrics (dict) of ``model`` on ``inputs``, from one pass."""
     spec = inputs_for_model(model, inputs, label_col, header)
     record = run_pass(MREvaluatePass, dict(spec.params(), **apply_params(model)), spec.files,
                       runner)
-    check_bad_rows(record, skip_bad_rows)
+    check_bad_rows(record, skip_bad_rows, max_bad_fraction)
     if record["n"] == 0:
         raise MrlearnError("no usable rows in %s" % ", ".join(inputs))
     metrics = metrics_from_record(model, record)

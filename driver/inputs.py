@@ -4,10 +4,12 @@ The driver reads only the first lines of the first file (to learn the number of 
 and whether a header is there); the rows themselves are read by the passes. Bad rows that
 a pass reports are turned here into one message naming the file and line.
 """
+import json
 import os
 
 import hdfs_utils
 from driver.errors import MrlearnError
+from jobs.packed import is_packed, packed_columns
 from jobs.parsing import count_columns, looks_like_header
 
 HEADER_MODES = ("auto", "yes", "no")
@@ -20,11 +22,12 @@ class InputSpec:
     included); ``label_col``: 0-based label column; ``header``: ``auto``/``yes``/``no``.
     """
 
-    def __init__(self, files, n_columns, label_col, header):
+    def __init__(self, files, n_columns, label_col, header, packed=False):
         self.files = files
         self.n_columns = n_columns
         self.label_col = label_col
         self.header = header
+        self.packed = packed
 
     @property
     def n_features(self):
@@ -46,40 +49,85 @@ def describe_inputs(paths, label_col=0, header="auto"):
         files = hdfs_utils.expand(paths)
     except FileNotFoundError as e:
         raise MrlearnError("input %s matches no file; check --input" % e.args[0])
-    head = [line for line in hdfs_utils.head_lines(files[0], 2)]
+    try:
+        head = [line.lstrip("\ufeff") for line in hdfs_utils.head_lines(files[0], 2)]
+    except (OSError, EOFError) as e:
+        raise MrlearnError("cannot read %s (%s); is it a complete file?" % (files[0], e))
+    if head and is_packed(head[0]):
+        return _packed_spec(files, label_col, packed_columns(head[0]))
     if head and (header == "yes" or (header == "auto" and looks_like_header(head[0]))):
         head = head[1:]
     if not head or not head[0].strip():
         raise MrlearnError("%s: no data row on line 1 or 2; is it the right file?" % files[0])
-    n_columns = count_columns(head[0])
+    return InputSpec(files, count_columns(head[0]), _label_col(files, count_columns(head[0]),
+                                                              label_col), header)
+
+
+def _packed_spec(files, label_col, n_columns):
+    return InputSpec(files, n_columns, _label_col(files, n_columns, label_col), "no", packed=True)
+
+
+def _label_col(files, n_columns, label_col):
     if label_col is None:
-        return InputSpec(files, n_columns, None, header)
+        return None
     if n_columns < 2:
         raise MrlearnError("%s: the first data row has %d field; need a label and at least "
                            "one feature, comma-separated" % (files[0], n_columns))
     if not -n_columns <= label_col < n_columns:
         raise MrlearnError("--label-col %d is outside the %d columns of %s"
                            % (label_col, n_columns, files[0]))
-    return InputSpec(files, n_columns, label_col % n_columns, header)
+    return label_col % n_columns
 
 
-def check_bad_rows(record, skip_bad_rows):
+STATS_FILE = "_mrlearn_stats.json"
+
+
+def prepared_stats(spec):
+    """The column statistics ``mrlearn prepare`` wrote beside packed input (a dict)."""
+    directory = spec.files[0].rsplit("/", 1)[0]
+    path = directory + "/" + STATS_FILE
+    if not spec.packed or not hdfs_utils.exists(path):
+        raise MrlearnError("--standardize needs input written by `mrlearn prepare` (its %s "
+                           "holds the column statistics); %s has none" % (STATS_FILE, directory))
+    return json.loads(hdfs_utils.read_text(path))
+
+
+DEFAULT_MAX_BAD_FRACTION = 0.1
+
+
+def check_bad_rows(record, skip_bad_rows, max_bad_fraction=DEFAULT_MAX_BAD_FRACTION):
     """Raise MrlearnError naming the first bad row, unless ``skip_bad_rows``.
 
-    ``record`` is a pass record with ``bad_rows`` (count) and ``first_bad`` (report).
+    Skipping still fails when bad rows exceed ``max_bad_fraction`` of all rows. ``record``
+    is a pass record with ``n`` (good rows), ``bad_rows`` (count) and ``first_bad``.
     """
-    if not record.get("bad_rows") or skip_bad_rows:
+    bad_rows = record.get("bad_rows")
+    if not bad_rows:
         return
+    if skip_bad_rows:
+        fraction = bad_rows / float(bad_rows + record.get("n", 0))
+        if fraction <= max_bad_fraction:
+            return
+        raise MrlearnError("%d of %d rows (%.1f%%) are malformed, more than --max-bad-fraction "
+                           "%g allows; is this the right input? (first: %s)" % (
+                               bad_rows, bad_rows + record.get("n", 0), 100 * fraction,
+                               max_bad_fraction, _where(record["first_bad"])))
     bad = record["first_bad"]
-    path = hdfs_utils.local_path(bad["file"])
-    line = absolute_line(path, bad["split_start"], bad["line_in_split"])
-    where = "line %d" % line if line else "line %d of the split starting at byte %d" % (
-        bad["line_in_split"], bad["split_start"])
     shown = "\n    %s" % bad["text"] if bad["text"] else ""
     raise MrlearnError(
-        "bad input in %s, %s: %s%s\n%d malformed row(s) in all. Fix the file, or pass "
+        "bad input in %s: %s%s\n%d malformed row(s) in all. Fix the file, or pass "
         "--skip-bad-rows to skip and count them." % (
-            path, where, bad["reason"], shown, record["bad_rows"]))
+            _where(bad), bad["reason"], shown, bad_rows))
+
+
+def _where(bad):
+    """``file, line N`` for a bad-row report."""
+    path = hdfs_utils.local_path(bad["file"])
+    line = absolute_line(path, bad["split_start"], bad["line_in_split"])
+    if line:
+        return "%s, line %d" % (path, line)
+    return "%s, line %d of the split starting at byte %d" % (
+        path, bad["line_in_split"], bad["split_start"])
 
 
 def absolute_line(path, split_start, line_in_split):

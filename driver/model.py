@@ -45,6 +45,18 @@ def model_theta(model):
     return np.append(np.asarray(model["coef"], dtype=np.float64), model["intercept"])
 
 
+def in_original_units(model, scale):
+    """Model fields trained on standardized features, turned back into original units.
+
+    ``scale``: ``{"mean": (d,), "std": (d,)}`` of the features. A linear model
+    ``w'.(x - mean)/std + b'`` is ``w.x + b`` with ``w = w'/std``,
+    ``b = b' - w'.(mean/std)``.
+    """
+    mean, std = np.asarray(scale["mean"]), np.asarray(scale["std"])
+    w = np.asarray(model["coef"]) / std
+    return {"coef": w.tolist(), "intercept": float(model["intercept"] - w @ mean)}
+
+
 def apply_params(model):
     """What a predict or evaluate pass needs to apply ``model`` (JSON types)."""
     if model["algo"] == "kmeans":

@@ -1,16 +1,16 @@
 """``mrlearn predict``: a map-only pass writing one prediction line per input row."""
 import hdfs_utils
 from driver.errors import MrlearnError
-from driver.inputs import check_bad_rows
+from driver.inputs import DEFAULT_MAX_BAD_FRACTION, check_bad_rows
 from driver.model import apply_params, inputs_for_model
 from driver.passes import run_map_only
 from jobs.base import BAD_ROWS_COUNTER, COUNTER_GROUP
-from jobs.predict_pass import FIRST_BAD_GROUP, MRPredictPass
+from jobs.predict_pass import FIRST_BAD_GROUP, ROWS_COUNTER, MRPredictPass
 from jobs.records import bad_row_position
 
 
 def predict(model, inputs, output_dir, runner, label_col="default", header="auto",
-            skip_bad_rows=False):
+            skip_bad_rows=False, max_bad_fraction=DEFAULT_MAX_BAD_FRACTION):
     """Write predictions of ``model`` for ``inputs`` to part files in ``output_dir``.
 
     A label column (column 0 by default for supervised models, none for k-means) is
@@ -24,11 +24,16 @@ def predict(model, inputs, output_dir, runner, label_col="default", header="auto
     params = dict(spec.params(), **apply_params(model))
     counters = run_map_only(MRPredictPass, params, spec.files, output_dir, runner)
     bad_rows = counters.get(COUNTER_GROUP, {}).get(BAD_ROWS_COUNTER, 0)
-    if bad_rows and not skip_bad_rows:
-        hdfs_utils.remove(output_dir)
+    if bad_rows:
         first = min((_parse_first_bad(name) for name in counters.get(FIRST_BAD_GROUP, {})),
                     key=bad_row_position)
-        check_bad_rows({"bad_rows": bad_rows, "first_bad": first}, skip_bad_rows)
+        record = {"bad_rows": bad_rows, "first_bad": first,
+                  "n": counters.get(COUNTER_GROUP, {}).get(ROWS_COUNTER, 0)}
+        try:
+            check_bad_rows(record, skip_bad_rows, max_bad_fraction)
+        except MrlearnError:
+            hdfs_utils.remove(output_dir)
+            raise
     return bad_rows
 
 

@@ -12,8 +12,9 @@ import numpy as np
 
 import hdfs_utils
 from driver.errors import MrlearnError
-from driver.inputs import check_bad_rows, describe_inputs
-from driver.model import FORMAT, FORMAT_VERSION
+from driver.inputs import (DEFAULT_MAX_BAD_FRACTION, check_bad_rows, describe_inputs,
+                           prepared_stats)
+from driver.model import FORMAT, FORMAT_VERSION, in_original_units
 from driver.kmeans import INITS, KMeansSolver
 from driver.passes import run_pass
 from driver.solvers import SOLVERS, restore_solver
@@ -41,10 +42,12 @@ class TrainConfig:
     """
 
     FIELDS = ("algo", "solver", "loss", "l2", "tol", "max_iter", "step_size", "inputs",
-              "label_col", "header", "skip_bad_rows", "k", "init", "n_init", "seed")
+              "label_col", "header", "skip_bad_rows", "max_bad_fraction", "standardize",
+              "k", "init", "n_init", "seed")
 
     def __init__(self, algo, inputs, solver=None, loss=None, l2=0.0, tol=None, max_iter=100,
                  step_size=None, label_col="default", header="auto", skip_bad_rows=False,
+                 max_bad_fraction=DEFAULT_MAX_BAD_FRACTION, standardize=False,
                  k=None, init="k-means||", n_init=1, seed=0):
         if algo not in ALGOS:
             raise MrlearnError("unknown --algo %r; choose one of %s" % (algo, ", ".join(ALGOS)))
@@ -64,12 +67,17 @@ class TrainConfig:
             raise MrlearnError("need --l2 >= 0, --tol >= 0, --max-iter >= 1 and --step-size > 0")
         if algo == "kmeans":
             _check_kmeans_options(k, init, n_init)
+            if standardize:
+                raise MrlearnError("--standardize applies to linear, logistic and svm: k-means "
+                                   "centers in standardized units have no equivalent in the "
+                                   "original units; standardize the data before clustering")
         self.algo, self.solver, self.loss = algo, solver, loss
         self.l2, self.tol, self.max_iter, self.step_size = l2, tol, max_iter, step_size
         if label_col == "default":
             label_col = None if algo == "kmeans" else 0
         self.inputs, self.label_col, self.header = list(inputs), label_col, header
-        self.skip_bad_rows = skip_bad_rows
+        self.skip_bad_rows, self.max_bad_fraction = skip_bad_rows, max_bad_fraction
+        self.standardize = standardize
         self.k, self.init, self.n_init, self.seed = k, init, n_init, seed
 
     def to_json(self):
@@ -106,6 +114,7 @@ def train(config, runner, checkpoint_dir=None, resume=False, report=None):
     """
     report = report or (lambda entry: None)
     spec = describe_inputs(config.inputs, config.label_col, config.header)
+    scale = _feature_scale(spec) if config.standardize else None
     run = _resume(config, checkpoint_dir) if resume else None
     if run is None:
         run = {"history": [], "n_rows": None, "bad_rows": 0, "classes": None,
@@ -113,7 +122,7 @@ def train(config, runner, checkpoint_dir=None, resume=False, report=None):
     solver = restore_solver(run["solver"], ALL_SOLVERS)
     while not solver.done and len(run["history"]) < config.max_iter:
         started = time.time()
-        params = dict(spec.params(), **solver.pass_params())
+        params = dict(spec.params(), scale=scale, **solver.pass_params())
         record = run_pass(solver.job, params, spec.files, runner)
         _check_record(config, run, record)
         info = solver.update(record)
@@ -122,12 +131,21 @@ def train(config, runner, checkpoint_dir=None, resume=False, report=None):
         run["solver"] = solver.state()
         _save_checkpoint(checkpoint_dir, config, run)
         report(run["history"][-1])
-    return _model(config, spec, run, solver)
+    return _model(config, spec, run, solver, scale)
+
+
+def _feature_scale(spec):
+    """Mean and standard deviation (1 for constant columns) of the feature columns."""
+    columns = prepared_stats(spec)["columns"]
+    features = [j for j in range(spec.n_columns) if j != spec.label_col]
+    std = np.sqrt(np.asarray(columns["variance"])[features])
+    std[std == 0] = 1.0
+    return {"mean": np.asarray(columns["mean"])[features].tolist(), "std": std.tolist()}
 
 
 def _check_record(config, run, record):
     """Validate a pass record against the input and what earlier passes saw."""
-    check_bad_rows(record, config.skip_bad_rows)
+    check_bad_rows(record, config.skip_bad_rows, config.max_bad_fraction)
     if record["n"] == 0:
         raise MrlearnError("no usable rows in %s" % ", ".join(config.inputs))
     if run["n_rows"] is None:
@@ -150,7 +168,7 @@ def _classes(config, labels):
     return sorted(int(v) for v in found)
 
 
-def _model(config, spec, run, solver):
+def _model(config, spec, run, solver, scale):
     stop_reason = solver.stop_reason or "max_iter (%d passes) reached" % config.max_iter
     model = {
         "format": FORMAT, "format_version": FORMAT_VERSION,
@@ -162,6 +180,8 @@ def _model(config, spec, run, solver):
         "converged": bool(solver.done), "stop_reason": stop_reason, "history": run["history"],
     }
     model.update(solver.model_fields())
+    if scale:
+        model.update(in_original_units(model, scale))
     return model
 
 

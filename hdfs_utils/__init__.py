@@ -39,14 +39,14 @@ def filesystem(path):
 
 
 def expand(path_globs):
-    """Files matched by each path, directory or glob, in order, without duplicates.
+    """Data files matched by each path, directory or glob, in order, without duplicates.
 
-    Raises FileNotFoundError naming the first pattern that matches no file.
+    Files whose names start with ``_`` or ``.`` (``_SUCCESS``, sidecars) are not data, as
+    in Hadoop. Raises FileNotFoundError naming the first pattern that matches no file.
     """
     files = []
     for pattern in path_globs:
-        matched = sorted(p if is_uri(p) else os.path.abspath(p)
-                         for p in filesystem(pattern).ls(local_path(pattern))
+        matched = sorted(p if is_uri(p) else os.path.abspath(p) for p in ls(pattern)
                          if not os.path.basename(p.rstrip("/")).startswith(("_", ".")))
         if not matched:
             raise FileNotFoundError(pattern)
@@ -55,7 +55,38 @@ def expand(path_globs):
 
 
 def exists(path):
+    """True when ``path`` (a file, directory or glob) matches anything."""
     return filesystem(path).exists(local_path(path))
+
+
+def ls(path_glob):
+    """Every file under ``path_glob`` (a file, directory or glob), sorted; [] if none."""
+    return sorted(filesystem(path_glob).ls(local_path(path_glob)))
+
+
+def size(path_glob):
+    """Total size in bytes of the files under ``path_glob``."""
+    return filesystem(path_glob).du(local_path(path_glob))
+
+
+def mkdir(path):
+    """Create a directory and its parents (a no-op where directories are implicit)."""
+    filesystem(path).mkdir(local_path(path))
+
+
+def put(local_src, path):
+    """Copy the local file ``local_src`` to ``path`` (any filesystem)."""
+    if is_uri(path):
+        filesystem(path).put(local_src, path)
+    else:
+        with open(local_src, "rb") as f:
+            write_bytes(path, f.read())
+
+
+def get(path, local_dest):
+    """Copy the file ``path`` (any filesystem, decompressing nothing) to ``local_dest``."""
+    with open(local_dest, "wb") as out:
+        out.write(read_bytes(path))
 
 
 def head_lines(path, max_lines):
@@ -72,20 +103,38 @@ def head_lines(path, max_lines):
     return lines[:max_lines]
 
 
-def read_text(path):
-    """Whole content of a file as str; FileNotFoundError if there is none."""
-    if not exists(path):
+def read_bytes(path):
+    """Whole content of one file; FileNotFoundError if there is none."""
+    fs = filesystem(path)
+    if not fs.exists(local_path(path)):
         raise FileNotFoundError(path)
-    return b"".join(filesystem(path).cat(local_path(path))).decode("utf-8")
+    if not is_uri(path):
+        with open(local_path(path), "rb") as f:
+            return f.read()
+    return b"".join(fs.cat(path))
+
+
+def read_text(path):
+    """Whole content of a file as str (UTF-8); FileNotFoundError if there is none."""
+    return read_bytes(path).decode("utf-8")
 
 
 def write_text(path, text):
     """Write ``text`` to ``path`` so readers see the old content or the new, never a mix."""
+    write_bytes(path, text.encode("utf-8"))
+
+
+def write_bytes(path, data):
+    """Write ``data`` to ``path`` atomically: a local rename, or one upload of a whole file.
+
+    (HDFS has no rename through mrjob's filesystem: the old file is removed, then the
+    complete new one uploaded.)
+    """
     if is_uri(path):
         with tempfile.TemporaryDirectory() as tmp:
             staged = os.path.join(tmp, os.path.basename(path))
-            with open(staged, "w") as f:
-                f.write(text)
+            with open(staged, "wb") as f:
+                f.write(data)
             fs = filesystem(path)
             if fs.exists(path):
                 fs.rm(path)
@@ -96,10 +145,13 @@ def write_text(path, text):
     os.makedirs(directory, exist_ok=True)
     fd, staged = tempfile.mkstemp(dir=directory, prefix="." + os.path.basename(path) + ".")
     try:
-        with os.fdopen(fd, "w") as f:
-            f.write(text)
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
             f.flush()
             os.fsync(f.fileno())
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(staged, 0o666 & ~umask)
         os.replace(staged, path)
     except BaseException:
         if os.path.exists(staged):

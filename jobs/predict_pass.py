@@ -19,6 +19,7 @@ from jobs.clustering import nearest
 from jobs.kernels import decision_function, sigmoid
 
 FIRST_BAD_GROUP = COUNTER_GROUP + " first bad row"
+ROWS_COUNTER = "rows predicted"
 
 
 def format_predictions(algo, z, classes):
@@ -42,6 +43,7 @@ class MRPredictPass(BlockJob):
     def process_block(self, X, y):
         if not len(X):
             return
+        self.increment_counter(COUNTER_GROUP, ROWS_COUNTER, len(X))
         if self.params["algo"] == "kmeans":
             labels, d2 = nearest(X, self.centers)
             lines = ["%d,%.17g" % pair for pair in zip(labels.tolist(), np.sqrt(d2).tolist())]

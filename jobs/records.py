@@ -6,6 +6,7 @@ field's name, so every job, the reducer and the tests share one merge:
 - ``*moments``: ``(n, mean, scatter)`` triples, merged with :func:`kernels.merge_moments`;
 - ``*_top``: one top list per center set, merged with :func:`clustering.merge_top`;
 - ``*_samples``: one list of sampled rows per center set, concatenated;
+- ``*_min`` / ``*_max``: elementwise minimum / maximum;
 - ``first_bad``: the earliest bad row (by file, split start, line) or None;
 - ``labels``: sorted distinct raw labels, capped at :data:`MAX_LABELS` values;
 - dict values: per-key counts, added;
@@ -32,6 +33,10 @@ def _merge_field(name, a, b):
         return [merge_top(x, y) for x, y in zip(a, b)]
     if name.endswith("_samples"):
         return [list(x) + list(y) for x, y in zip(a, b)]
+    if name.endswith("_min"):
+        return np.minimum(np.asarray(a, dtype=np.float64), np.asarray(b, dtype=np.float64))
+    if name.endswith("_max"):
+        return np.maximum(np.asarray(a, dtype=np.float64), np.asarray(b, dtype=np.float64))
     if name == "first_bad":
         return min(a, b, key=bad_row_position)
     if name == "labels":

@@ -196,6 +196,7 @@ class MiniCluster(object):
         self.state_path = os.path.join(self.workdir, 'minicluster.json')
         self.hadoop_bin = HADOOP_BIN
         self.start_seconds = None
+        self.hadoop_log_dirs = []
 
     # ---------------------------------------------------------------- start
     def _command(self):
@@ -310,6 +311,7 @@ class MiniCluster(object):
             self.stop()
             raise
         self._write_client_conf()
+        self._make_log_views()
         self.start_seconds = time.time() - t0
         self._save_state()
         return self.conf_dir
@@ -384,18 +386,37 @@ class MiniCluster(object):
     def hdfs_uri(self):
         return 'hdfs://localhost:%d' % self.ports['nn']
 
-    @property
-    def container_log_dir(self):
-        """Parent of the NodeManagers' log dirs (.../application_*/container_*/
-        stderr|syslog), where mrjob looks for task logs when given as
-        YARN_LOG_DIR (or --hadoop-log-dirs)."""
-        return os.path.join(self.workdir, 'target', 'test', 'data',
-                            'MiniHadoopClusterManager')
+    def _make_log_views(self):
+        """mrjob looks for task logs in LOGDIR/userlogs/APPLICATION_ID/
+        container_*/stderr; the NodeManager writes them to 4 dirs
+        target/.../yarn-NNN/MiniHadoopClusterManager-logDir-nm-I_J/APPLICATION_ID/.
+        Make workdir/logs-mrjob/nm-I_J/userlogs -> that dir for each."""
+        import glob
+        base = os.path.join(self.workdir, 'logs-mrjob')
+        self.hadoop_log_dirs = []
+        pattern = os.path.join(self.workdir, 'target', 'test', 'data',
+                               'MiniHadoopClusterManager', 'yarn-*',
+                               'MiniHadoopClusterManager-logDir-nm-*')
+        for real in sorted(glob.glob(pattern)):
+            view = os.path.join(base, real.rsplit('-nm-', 1)[1])
+            os.makedirs(view, exist_ok=True)
+            link = os.path.join(view, 'userlogs')
+            if os.path.islink(link):
+                os.remove(link)
+            os.symlink(real, link)
+            self.hadoop_log_dirs.append(view)
+
+    def mrjob_args(self):
+        """Extra mrjob switches for this cluster: where the task logs are,
+        so a failed job reports the task's Python traceback."""
+        args = []
+        for d in self.hadoop_log_dirs:
+            args += ['--hadoop-log-dirs', d]
+        return args
 
     def client_env(self):
         """Environment variables for clients (bin/hadoop, mrjob -r hadoop)."""
-        return {'HADOOP_HOME': HADOOP_HOME, 'HADOOP_CONF_DIR': self.conf_dir,
-                'YARN_LOG_DIR': self.container_log_dir}
+        return {'HADOOP_HOME': HADOOP_HOME, 'HADOOP_CONF_DIR': self.conf_dir}
 
     def _save_state(self):
         state = {
@@ -407,6 +428,7 @@ class MiniCluster(object):
             'log': self.log_path,
             'start_seconds': self.start_seconds,
             'hadoop_home': HADOOP_HOME,
+            'mrjob_args': self.mrjob_args(),
         }
         with open(self.state_path + '.tmp', 'w') as f:
             json.dump(state, f, indent=1)
@@ -505,6 +527,7 @@ def _kill_group(pgid, proc=None, timeout=30):
 # ------------------------------------------------------------------- CLI
 def _main(argv):
     import argparse
+    import shlex
     ap = argparse.ArgumentParser(description=__doc__.split('\n')[0])
     ap.add_argument('action', choices=['start', 'stop', 'status'])
     ap.add_argument('workdir')
@@ -527,6 +550,8 @@ def _main(argv):
         conf_dir = mc.start(timeout=a.timeout)
         for k, v in mc.client_env().items():
             print('export %s=%s' % (k, v))
+        print('export MINICLUSTER_MRJOB_ARGS=%s'
+              % shlex.quote(' '.join(shlex.quote(x) for x in mc.mrjob_args())))
         print('# fs.defaultFS=%s  pgid=%d  started in %.1f s'
               % (mc.hdfs_uri, mc.pgid, mc.start_seconds))
         # the JVM is in its own session: it keeps running after we exit
@@ -540,7 +565,10 @@ def _main(argv):
     pgid = st.get('pgid')
     if a.action == 'status':
         alive = bool(pgid) and _group_alive(pgid)
-        print(json.dumps(dict(st, alive=alive), indent=1))
+        try:
+            print(json.dumps(dict(st, alive=alive), indent=1))
+        except BrokenPipeError:
+            pass
         return 0 if alive else 1
     if pgid:
         _stop_all(pgid, a.workdir)
