@@ -49,6 +49,11 @@ def describe_inputs(paths, label_col=0, header="auto"):
         files = hdfs_utils.expand(paths)
     except FileNotFoundError as e:
         raise MrlearnError("input %s matches no file; check --input" % e.args[0])
+    for path in files:
+        try:
+            hdfs_utils.check_compressed(path)
+        except (OSError, EOFError) as e:
+            raise MrlearnError("%s is damaged or truncated (%s); copy it again" % (path, e))
     try:
         head = [line.lstrip("\ufeff") for line in hdfs_utils.head_lines(files[0], 2)]
     except (OSError, EOFError) as e:

@@ -11,6 +11,8 @@ import shutil
 import tempfile
 import zipfile
 
+from mrjob.step import StepFailedException
+
 import hdfs_utils
 import jobs
 from driver.errors import MrlearnError
@@ -87,11 +89,20 @@ def job_args(runner, params, inputs, output_dir=None):
     return args + list(inputs)
 
 
+def _run(mr, job_class):
+    """Run a step; a failed step (task errors are logged above by mrjob) is one message."""
+    try:
+        mr.run()
+    except StepFailedException as e:
+        raise MrlearnError("%s failed on the %s runner (%s); the task's error is logged above"
+                           % (job_class.__name__, mr.alias, e))
+
+
 def run_pass(job_class, params, inputs, runner):
     """Run one summary pass; returns the reducer's single record (a dict of JSON types)."""
     job = job_class(args=job_args(runner, params, inputs))
     with job.make_runner() as mr:
-        mr.run()
+        _run(mr, job_class)
         records = [value for _, value in job.parse_output(mr.cat_output())]
     if len(records) != 1:
         raise RuntimeError("pass produced %d records, expected 1" % len(records))
@@ -112,7 +123,7 @@ def run_partitioned(job_class, params, inputs, output_dir, runner):
     if runner.name in ("inline", "local"):
         runner_class = _hash_partitioned(runner_class)
     with runner_class(**job._runner_kwargs()) as mr:
-        mr.run()
+        _run(mr, job_class)
     summary_path = output_dir.rstrip("/") + "/part-%05d" % params["parts"]
     summary = json.loads(hdfs_utils.read_text(summary_path))
     hdfs_utils.remove(summary_path)
@@ -151,7 +162,7 @@ def run_map_only(job_class, params, inputs, output_dir, runner):
     """Run a map-only pass writing to ``output_dir``; returns its counters (dict)."""
     job = job_class(args=job_args(runner, params, inputs, output_dir))
     with job.make_runner() as mr:
-        mr.run()
+        _run(mr, job_class)
         counters = {}
         for step_counters in mr.counters():
             for group, values in step_counters.items():

@@ -5,6 +5,8 @@ served by mrjob's own ``HadoopFilesystem`` (through the ``hadoop`` binary) and
 ``S3Filesystem`` (through boto3); a URI write uploads a finished local temp file, so a
 reader never sees a half-written object.
 """
+import bz2
+import gzip
 import os
 import tempfile
 
@@ -101,6 +103,16 @@ def head_lines(path, max_lines):
     if tail:
         lines.append(tail.rstrip(b"\r").decode("utf-8", "replace"))
     return lines[:max_lines]
+
+
+def check_compressed(path):
+    """Read a local .gz/.bz2 file to its end; raise EOFError/OSError if it is truncated."""
+    if is_uri(path) or not path.endswith((".gz", ".bz2")):
+        return
+    opener = gzip.open if path.endswith(".gz") else bz2.open
+    with opener(local_path(path), "rb") as f:
+        while f.read(1 << 22):
+            pass
 
 
 def read_bytes(path):

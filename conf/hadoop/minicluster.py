@@ -212,6 +212,8 @@ class MiniCluster(object):
             # the JobHistoryServer would not find finished jobs
             'yarn.app.mapreduce.am.staging-dir': '/tmp/hadoop-yarn/staging-mini',
             'dfs.replication': '1',
+            # single-user sandbox: any HADOOP_USER_NAME may write anywhere
+            'dfs.permissions.enabled': 'false',
             'mapreduce.client.submit.file.replication': '1',
             'mapreduce.job.reduce.slowstart.completedmaps': '1.0',
             # fixed 0.0.0.0 defaults -> loopback + free ports
@@ -407,16 +409,25 @@ class MiniCluster(object):
             self.hadoop_log_dirs.append(view)
 
     def mrjob_args(self):
-        """Extra mrjob switches for this cluster: where the task logs are,
-        so a failed job reports the task's Python traceback."""
-        args = []
+        """Extra mrjob switches for this cluster: where the task logs and
+        the job history files are, so that a failed job's "Probable cause of
+        failure" is the task's Python traceback. mrjob needs the history file
+        (attempt -> container map) and only recognises history files of
+        user "hadoop" (mrjob/logs/history.py _HISTORY_LOG_PATH_RE), so that
+        only works with HADOOP_USER_NAME=hadoop (see client_env); otherwise
+        it reports the Java-side error."""
+        args = ['--hadoop-log-dirs', 'hdfs:///tmp/hadoop-yarn/staging-mini/history']
         for d in self.hadoop_log_dirs:
             args += ['--hadoop-log-dirs', d]
         return args
 
-    def client_env(self):
-        """Environment variables for clients (bin/hadoop, mrjob -r hadoop)."""
-        return {'HADOOP_HOME': HADOOP_HOME, 'HADOOP_CONF_DIR': self.conf_dir}
+    def client_env(self, hadoop_user=None):
+        """Environment variables for clients (bin/hadoop, mrjob -r hadoop).
+        hadoop_user='hadoop' adds HADOOP_USER_NAME=hadoop (see mrjob_args)."""
+        env = {'HADOOP_HOME': HADOOP_HOME, 'HADOOP_CONF_DIR': self.conf_dir}
+        if hadoop_user:
+            env['HADOOP_USER_NAME'] = hadoop_user
+        return env
 
     def _save_state(self):
         state = {
