@@ -92,3 +92,40 @@ def test_kmeans_on_local_runner_with_4_mappers_matches_inline(tmp_path):
     local = fit("kmeans", path, runner="local", mappers=4, k=3, n_init=2, seed=4)
     assert local["n_passes"] == inline["n_passes"]
     np.testing.assert_allclose(local["cluster_centers"], inline["cluster_centers"], rtol=1e-12)
+
+
+@pytest.mark.parametrize("by", ["hash", "range", "random"])
+def test_partition_on_local_runner_conserves_rows(by, tmp_path):
+    import collections
+    from driver.partition import partition
+    rng = np.random.default_rng(8)
+    path = str(tmp_path / "d.csv")
+    np.savetxt(path, np.column_stack([rng.integers(0, 5, 3000), rng.standard_normal((3000, 2))]),
+               delimiter=",", fmt="%.17g")
+    out = str(tmp_path / "out")
+    with Runner("local", mappers=2) as runner:
+        partition([path], out, 3, by, runner, key_col=0, seed=2)
+    parts = sorted(p for p in os.listdir(out) if p.startswith("part-"))
+    assert parts == ["part-00000", "part-00001", "part-00002"]
+    written = [l for p in parts for l in open(os.path.join(out, p)).read().splitlines()]
+    assert collections.Counter(written) == collections.Counter(open(path).read().splitlines())
+
+
+@pytest.mark.parametrize("text,message", [
+    ("1,abc,2\n", "line 41: field 2 is not a number: 'abc'"),
+    ("1,2\n", "line 41: expected 3 comma-separated fields, found 2"),
+    ("0,nan,1\n", "line 41: field 2 is nan"),
+])
+def test_bad_rows_on_local_runner(text, message, tmp_path, capsys):
+    good = "".join("%d,%g,%g\n" % (i % 2, i * 0.5, (i % 7) - 3.0) for i in range(40))
+    path = tmp_path / "d.csv"
+    path.write_text(good + text)
+    model = tmp_path / "m.json"
+    argv = ["train", "--algo", "logistic", "--l2", "0.1", "--input", str(path), "--model",
+            str(model), "-r", "local", "-q"]
+    assert run_cli(*argv) == 2
+    err = capsys.readouterr().err
+    assert message in err and str(path) in err
+    assert not model.exists()
+    assert run_cli(*(argv + ["--skip-bad-rows", "--max-iter", "2"])) == 0
+    assert json.load(open(model))["bad_rows"] == 1

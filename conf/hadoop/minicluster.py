@@ -98,6 +98,7 @@ CLIENT_KEYS = {
         'mapreduce.client.submit.file.replication',
         'mapreduce.job.reduce.slowstart.completedmaps',
         'mrlearn.mapreduce.am.bind-host',
+        'mapreduce.jobhistory.jhist.format',
     ],
 }
 
@@ -216,6 +217,8 @@ class MiniCluster(object):
             'dfs.permissions.enabled': 'false',
             'mapreduce.client.submit.file.replication': '1',
             'mapreduce.job.reduce.slowstart.completedmaps': '1.0',
+            # mrjob parses only JSON job history files (3.x default: binary)
+            'mapreduce.jobhistory.jhist.format': 'json',
             # fixed 0.0.0.0 defaults -> loopback + free ports
             'yarn.resourcemanager.scheduler.address': '%s:%d' % (lo, p['rm_scheduler']),
             'yarn.resourcemanager.resource-tracker.address': '%s:%d' % (lo, p['rm_tracker']),
