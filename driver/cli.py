@@ -11,7 +11,7 @@ import sys
 
 from driver.errors import MrlearnError
 from driver.evaluate import evaluate
-from driver.inputs import DEFAULT_MAX_BAD_FRACTION
+from driver.inputs import DEFAULT_MAX_BAD_FRACTION, FORMATS
 from driver.model import load_model, save_model
 from driver.partition import METHODS, partition
 from driver.passes import RUNNERS, Runner
@@ -31,6 +31,11 @@ def _add_input_args(parser, model_required=False):
                         "k-means: none, every column is a feature)")
     parser.add_argument("--header", choices=("auto", "yes", "no"), default="auto",
                         help="first line of each file is a header: auto-detect (default), yes, no")
+    parser.add_argument("--format", choices=FORMATS, default="auto",
+                        help="csv, libsvm (label index:value ...) or auto (default: from the "
+                             "first line; packed output of `prepare` is always recognized)")
+    parser.add_argument("--n-features", type=int, help="libsvm: number of features (highest "
+                                                       "1-based index)")
     parser.add_argument("--skip-bad-rows", action="store_true",
                         help="skip and count malformed rows instead of stopping at the first")
     parser.add_argument("--max-bad-fraction", type=float, default=DEFAULT_MAX_BAD_FRACTION,
@@ -144,7 +149,8 @@ def cmd_train(args):
                          label_col=_label_col(args), header=args.header,
                          skip_bad_rows=args.skip_bad_rows,
                          max_bad_fraction=args.max_bad_fraction,
-                         standardize=args.standardize, k=args.k, init=args.init,
+                         standardize=args.standardize, format=args.format,
+                         n_features=args.n_features, k=args.k, init=args.init,
                          n_init=args.n_init, seed=args.seed)
     with _runner(args) as runner:
         model = train(config, runner, args.checkpoint_dir, args.resume,
@@ -180,14 +186,15 @@ def cmd_evaluate(args):
 def cmd_prepare(args):
     with _runner(args) as runner:
         stats = prepare(args.input, args.output, runner, args.parts, args.header,
-                        args.skip_bad_rows, args.max_bad_fraction)
+                        args.skip_bad_rows, args.max_bad_fraction, args.format, args.n_features)
     print("%d rows packed into %s%s" % (stats["rows"], args.output, _skipped(stats["bad_rows"])))
 
 
 def cmd_partition(args):
     with _runner(args) as runner:
         summary = partition(args.input, args.output, args.parts, args.by, runner, args.key_col,
-                            args.seed, args.header, args.skip_bad_rows, args.max_bad_fraction)
+                            args.seed, args.header, args.skip_bad_rows, args.max_bad_fraction,
+                            args.format, args.n_features)
     print("%d rows written to %d part files in %s%s" % (summary["n"], args.parts, args.output,
                                                        _skipped(summary["bad_rows"])))
 

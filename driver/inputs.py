@@ -10,9 +10,10 @@ import os
 import hdfs_utils
 from driver.errors import MrlearnError
 from jobs.packed import is_packed, packed_columns
-from jobs.parsing import count_columns, looks_like_header
+from jobs.parsing import DENSE_MAX_FEATURES, count_columns, looks_like_header
 
 HEADER_MODES = ("auto", "yes", "no")
+FORMATS = ("auto", "csv", "libsvm")
 
 
 class InputSpec:
@@ -22,27 +23,40 @@ class InputSpec:
     included); ``label_col``: 0-based label column; ``header``: ``auto``/``yes``/``no``.
     """
 
-    def __init__(self, files, n_columns, label_col, header, packed=False):
+    def __init__(self, files, n_columns, label_col, header, packed=False, format="csv"):
         self.files = files
         self.n_columns = n_columns
         self.label_col = label_col
         self.header = header
         self.packed = packed
+        self.format = format
 
     @property
     def n_features(self):
+        if self.format == "libsvm":
+            return self.n_columns - 1
         return self.n_columns - (0 if self.label_col is None else 1)
+
+    @property
+    def sparse(self):
+        """True when blocks reach the kernels as sparse rows (wide libsvm input)."""
+        return self.format == "libsvm" and self.n_features > DENSE_MAX_FEATURES
 
     def params(self):
         """The part of every pass's parameters that describes the input."""
-        return {"n_columns": self.n_columns, "label_col": self.label_col, "header": self.header}
+        return {"n_columns": self.n_columns, "label_col": self.label_col, "header": self.header,
+                "format": self.format}
 
 
-def describe_inputs(paths, label_col=0, header="auto"):
+def describe_inputs(paths, label_col=0, header="auto", format="auto", n_features=None):
     """Expand ``paths`` (files, directories, globs) and read the layout off the first file.
 
-    ``label_col`` None: no label column, every column is a feature.
+    ``label_col`` None: no label column, every column is a feature. ``format``: ``csv``,
+    ``libsvm`` (needs ``n_features``) or ``auto`` (packed, libsvm or CSV, from the first
+    line).
     """
+    if format not in FORMATS:
+        raise MrlearnError("--format must be one of %s, not %r" % (", ".join(FORMATS), format))
     if header not in HEADER_MODES:
         raise MrlearnError("--header must be one of %s, not %r" % (", ".join(HEADER_MODES), header))
     try:
@@ -60,12 +74,23 @@ def describe_inputs(paths, label_col=0, header="auto"):
         raise MrlearnError("cannot read %s (%s); is it a complete file?" % (files[0], e))
     if head and is_packed(head[0]):
         return _packed_spec(files, label_col, packed_columns(head[0]))
+    if format == "libsvm" or (format == "auto" and head and _looks_like_libsvm(head[0])):
+        if not n_features or n_features < 1:
+            raise MrlearnError("%s is libsvm: give --n-features D (the highest feature index) "
+                               "so that every split agrees on the width" % files[0])
+        return InputSpec(files, n_features + 1, None if label_col is None else 0, "no",
+                         format="libsvm")
     if head and (header == "yes" or (header == "auto" and looks_like_header(head[0]))):
         head = head[1:]
     if not head or not head[0].strip():
         raise MrlearnError("%s: no data row on line 1 or 2; is it the right file?" % files[0])
     return InputSpec(files, count_columns(head[0]), _label_col(files, count_columns(head[0]),
                                                               label_col), header)
+
+
+def _looks_like_libsvm(line):
+    fields = line.split("#", 1)[0].split()
+    return "," not in line and len(fields) > 1 and all(":" in f for f in fields[1:])
 
 
 def _packed_spec(files, label_col, n_columns):

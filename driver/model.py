@@ -73,7 +73,8 @@ def inputs_for_model(model, inputs, label_col="default", header="auto"):
     """
     if label_col == "default":
         label_col = None if model["algo"] == "kmeans" else 0
-    spec = describe_inputs(inputs, label_col, header)
+    spec = describe_inputs(inputs, label_col, header, model.get("params", {}).get("format", "auto"),
+                           model["n_features"])
     if spec.n_features != model["n_features"]:
         raise MrlearnError("the model has %d features but %s has %d%s; check --label-col"
                            % (model["n_features"], spec.files[0], spec.n_features,

@@ -10,6 +10,7 @@ from driver.errors import MrlearnError
 from driver.inputs import check_bad_rows, describe_inputs
 from driver.passes import run_pass, run_partitioned
 from jobs.partition_pass import MRPartitionPass
+from jobs.parsing import DENSE_MAX_FEATURES
 from jobs.partition_sample import MRPartitionSample
 
 METHODS = ("hash", "range", "random")
@@ -38,14 +39,17 @@ def write_parts(job_class, params, spec, output_dir, runner, skip_bad_rows, max_
 
 
 def partition(inputs, output_dir, parts, by, runner, key_col=None, seed=0, header="auto",
-              skip_bad_rows=False, max_bad_fraction=0.1):
+              skip_bad_rows=False, max_bad_fraction=0.1, format="auto", n_features=None):
     """Split the rows of ``inputs`` into exactly ``parts`` files in ``output_dir``.
 
     Returns the summary record (``n`` rows written, ``bad_rows`` skipped).
     """
     if parts < 1 or by not in METHODS:
         raise MrlearnError("need --parts >= 1 and --by one of %s" % ", ".join(METHODS))
-    spec = describe_inputs(inputs, None, header)
+    spec = describe_inputs(inputs, None, header, format, n_features)
+    if spec.sparse or (spec.format == "libsvm" and (by == "range" or key_col is not None)):
+        raise MrlearnError("partition splits libsvm input of at most %d features, by hash or "
+                           "random of the whole row" % DENSE_MAX_FEATURES)
     if key_col is not None and not -spec.n_columns <= key_col < spec.n_columns:
         raise MrlearnError("--key-col %d is outside the %d columns of %s"
                            % (key_col, spec.n_columns, spec.files[0]))

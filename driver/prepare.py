@@ -11,15 +11,24 @@ import json
 import numpy as np
 
 import hdfs_utils
+from driver.errors import MrlearnError
 from driver.inputs import STATS_FILE, describe_inputs
 from driver.partition import write_parts
 from jobs.prepare_pass import MRPreparePass
 
 
 def prepare(inputs, output_dir, runner, parts=None, header="auto", skip_bad_rows=False,
-            max_bad_fraction=0.1):
-    """Write ``inputs`` as packed blocks into ``output_dir``; returns the sidecar (dict)."""
-    spec = describe_inputs(inputs, None, header)
+            max_bad_fraction=0.1, format="auto", n_features=None):
+    """Write ``inputs`` as packed blocks into ``output_dir``; returns the sidecar (dict).
+
+    libsvm rows become dense rows, label first (at most 512 features).
+    """
+    spec = describe_inputs(inputs, None, header, format, n_features)
+    if spec.format == "libsvm":
+        if spec.sparse:
+            raise MrlearnError("prepare packs dense rows: %d features is too wide; train on "
+                               "the libsvm files directly" % spec.n_features)
+        spec.label_col = 0
     parts = parts or max(1, len(spec.files))
     summary = write_parts(MRPreparePass, {"parts": parts}, spec, output_dir, runner,
                           skip_bad_rows, max_bad_fraction)

@@ -43,15 +43,16 @@ class TrainConfig:
 
     FIELDS = ("algo", "solver", "loss", "l2", "tol", "max_iter", "step_size", "inputs",
               "label_col", "header", "skip_bad_rows", "max_bad_fraction", "standardize",
-              "k", "init", "n_init", "seed")
+              "format", "n_features", "k", "init", "n_init", "seed")
 
     def __init__(self, algo, inputs, solver=None, loss=None, l2=0.0, tol=None, max_iter=100,
                  step_size=None, label_col="default", header="auto", skip_bad_rows=False,
-                 max_bad_fraction=DEFAULT_MAX_BAD_FRACTION, standardize=False,
-                 k=None, init="k-means||", n_init=1, seed=0):
+                 max_bad_fraction=DEFAULT_MAX_BAD_FRACTION, standardize=False, format="auto",
+                 n_features=None, k=None, init="k-means||", n_init=1, seed=0):
         if algo not in ALGOS:
             raise MrlearnError("unknown --algo %r; choose one of %s" % (algo, ", ".join(ALGOS)))
         default_solver, solvers, losses = ALGOS[algo]
+        self.solver_given = solver is not None
         solver = solver or default_solver
         if solver not in solvers:
             raise MrlearnError("--solver %s does not apply to %s; choose one of %s"
@@ -77,7 +78,7 @@ class TrainConfig:
             label_col = None if algo == "kmeans" else 0
         self.inputs, self.label_col, self.header = list(inputs), label_col, header
         self.skip_bad_rows, self.max_bad_fraction = skip_bad_rows, max_bad_fraction
-        self.standardize = standardize
+        self.standardize, self.format, self.n_features = standardize, format, n_features
         self.k, self.init, self.n_init, self.seed = k, init, n_init, seed
 
     def to_json(self):
@@ -113,7 +114,9 @@ def train(config, runner, checkpoint_dir=None, resume=False, report=None):
     history entry as its pass ends.
     """
     report = report or (lambda entry: None)
-    spec = describe_inputs(config.inputs, config.label_col, config.header)
+    spec = describe_inputs(config.inputs, config.label_col, config.header, config.format,
+                           config.n_features)
+    _fit_solver_to_width(config, spec)
     scale = _feature_scale(spec) if config.standardize else None
     run = _resume(config, checkpoint_dir) if resume else None
     if run is None:
@@ -132,6 +135,16 @@ def train(config, runner, checkpoint_dir=None, resume=False, report=None):
         _save_checkpoint(checkpoint_dir, config, run)
         report(run["history"][-1])
     return _model(config, spec, run, solver, scale)
+
+
+def _fit_solver_to_width(config, spec):
+    """Newton and the normal equations need a d x d matrix: not for wide sparse input."""
+    if not spec.sparse or config.solver not in ("newton", "normal", "lloyd"):
+        return
+    if config.algo == "kmeans" or config.solver_given:
+        raise MrlearnError("%s/%s needs dense rows; %d sparse features is too wide (use "
+                           "--solver lbfgs or gd)" % (config.algo, config.solver, spec.n_features))
+    config.solver = "lbfgs"
 
 
 def _feature_scale(spec):

@@ -7,8 +7,9 @@ one record per split with :func:`jobs.records.merge_records`, emit it from
 in a fixed order (sorted by split), so the result does not depend on the order in which
 map outputs arrive. :class:`PartitionedOutputJob` writes rows to N part files instead.
 
-Input lines are CSV (parsed in blocks of :data:`BLOCK_LINES`) or packed blocks
-(:mod:`jobs.packed`, decoded without parsing text). A UTF-8 byte order mark, CRLF line
+Input lines are CSV (parsed in blocks of :data:`BLOCK_LINES`), libsvm (when the
+parameters say ``"format": "libsvm"``; ``n_columns`` is then features + 1) or packed
+blocks (:mod:`jobs.packed`, decoded without parsing text). A UTF-8 byte order mark, CRLF line
 ends and blank lines are accepted.
 
 The pass parameters arrive as a JSON file (``--params``), read in ``mapper_init``:
@@ -24,7 +25,8 @@ from mrjob.job import MRJob
 from mrjob.protocol import RawValueProtocol, StandardJSONProtocol
 
 from jobs.packed import decode_block, is_packed
-from jobs.parsing import BLOCK_LINES, looks_like_header, parse_csv_block, split_label
+from jobs.parsing import (BLOCK_LINES, looks_like_header, parse_csv_block, parse_libsvm_block,
+                          split_label)
 from jobs.partitioning import keys_for_reducers
 from jobs.records import merge_all, merge_records, to_json
 
@@ -73,7 +75,7 @@ class BlockJob(MRJob):
         self.lines_seen += 1
         if self.lines_seen == 1 and self.split_start == 0:
             line = line.lstrip("\ufeff")
-            if self._is_header(line):
+            if self.params.get("format") != "libsvm" and self._is_header(line):
                 return None
         if is_packed(line):
             return list(self._flush()) + list(self._packed_block(line))
@@ -91,7 +93,11 @@ class BlockJob(MRJob):
     def _flush(self):
         if not self.buffer:
             return []
-        values, bad = parse_csv_block(self.buffer, self.params["n_columns"])
+        libsvm = self.params.get("format") == "libsvm"
+        if libsvm:
+            X, y, bad = parse_libsvm_block(self.buffer, self.params["n_columns"] - 1)
+        else:
+            values, bad = parse_csv_block(self.buffer, self.params["n_columns"])
         if bad:
             self._note_bad_rows(bad)
         if self.keeps_lines:
@@ -99,6 +105,8 @@ class BlockJob(MRJob):
             self.good_lines = [line for i, line in enumerate(self.buffer)
                                if i not in bad_index and line.strip()]
         self.buffer = []
+        if libsvm:
+            return self.process_block(X, None if self.params["label_col"] is None else y) or []
         return self._process(values)
 
     def _packed_block(self, line):

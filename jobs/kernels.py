@@ -1,7 +1,8 @@
 """Pure-numpy kernels: additive sums over a block of rows.
 
-Every function here takes a block ``X`` of shape ``(n, d)`` (float64), labels ``y`` of
-shape ``(n,)`` and returns *sums*, never means: two blocks merge by ``+`` (or, for
+Every function here takes a block ``X`` of shape ``(n, d)`` (float64 array; the loss and
+gradient sums and the evaluation sums also take :class:`jobs.parsing.SparseRows`), labels
+``y`` of shape ``(n,)`` and returns *sums*, never means: two blocks merge by ``+`` (or, for
 centered statistics, by :func:`merge_moments`). Normalisation by the row count and the
 regularisation term are the driver's business, applied once.
 
@@ -111,6 +112,8 @@ def loss_sums(loss, X, y, thetas, order=1):
 
 def _weighted_gram(X, s):
     """``[X 1]^T diag(s) [X 1]`` of shape (d + 1, d + 1), for weights ``s`` (n,)."""
+    if not isinstance(X, np.ndarray):
+        raise ValueError("Hessian sums need dense rows; this block is sparse")
     d = X.shape[1]
     sX = X * s[:, None]
     gram = np.empty((d + 1, d + 1))

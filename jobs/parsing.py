@@ -92,3 +92,112 @@ def split_label(values, label_col):
     y = values[:, label_col]
     X = np.delete(values, label_col, axis=1)
     return X, y
+
+
+DENSE_MAX_FEATURES = 512
+"""libsvm blocks with at most this many features become dense arrays; wider ones stay sparse."""
+
+
+class SparseRows:
+    """A block of sparse rows in coordinate form, with the products the kernels need.
+
+    ``row``, ``col`` (int, (nnz,)) and ``val`` (float, (nnz,)); ``shape = (n, d)``.
+    ``X @ W`` takes ``W`` (d,) or (d, m); ``X.T @ R`` takes ``R`` (n,) or (n, m). Pure
+    numpy (bincount), so task nodes need no scipy.
+    """
+
+    def __init__(self, row, col, val, shape):
+        self.row, self.col, self.val, self.shape = row, col, val, shape
+
+    def __matmul__(self, W):
+        return _scatter_products(self.row, self.col, self.val, W, self.shape[0])
+
+    @property
+    def T(self):
+        return _Transposed(self)
+
+    def toarray(self):
+        dense = np.zeros(self.shape)
+        dense[self.row, self.col] = self.val
+        return dense
+
+
+class _Transposed:
+    def __init__(self, rows):
+        self.rows = rows
+        self.shape = rows.shape[::-1]
+
+    def __matmul__(self, R):
+        r = self.rows
+        return _scatter_products(r.col, r.row, r.val, R, r.shape[1])
+
+
+def _scatter_products(out_index, in_index, val, W, size):
+    """``out[i] = sum over entries of val * W[in_index]`` for vectors or each column."""
+    W = np.asarray(W)
+    if W.ndim == 1:
+        return np.bincount(out_index, weights=val * W[in_index], minlength=size)
+    return np.column_stack([np.bincount(out_index, weights=val * W[in_index, j], minlength=size)
+                            for j in range(W.shape[1])])
+
+
+def parse_libsvm_block(lines, n_features):
+    """Parse libsvm/svmlight ``lines`` (``label index:value ...``, 1-based indices).
+
+    Returns ``(X, y, bad)``: ``X`` dense (k, n_features) when n_features is at most
+    :data:`DENSE_MAX_FEATURES`, else :class:`SparseRows`; ``y`` (k,); ``bad`` a list of
+    ``(index in lines, reason)``. Blank lines are skipped; ``#`` starts a comment.
+    """
+    rows = [line.split("#", 1)[0].split(None, 1) for line in lines]
+    kept = [i for i, parts in enumerate(rows) if parts]
+    try:
+        y = np.array([rows[i][0] for i in kept], dtype=np.float64)
+        features = [rows[i][1] if len(rows[i]) > 1 else "" for i in kept]
+        counts = np.array([f.count(":") for f in features], dtype=np.int64)
+        pairs = np.array(" ".join(features).replace(":", " ").split(), dtype=np.float64)
+        ok = len(pairs) == 2 * counts.sum()
+    except ValueError:
+        ok = False
+    if ok:
+        pairs = pairs.reshape(-1, 2)
+        index = pairs[:, 0]
+        if (np.all(np.isfinite(y)) and np.all(np.isfinite(pairs[:, 1]))
+                and np.all(index == np.floor(index)) and np.all((index >= 1) & (index <= n_features))):
+            row = np.repeat(np.arange(len(kept)), counts)
+            X, y = _block(row, index.astype(np.int64) - 1, pairs[:, 1], y, n_features)
+            return X, y, []
+    return _parse_libsvm_one_by_one(lines, rows, n_features)
+
+
+def _block(row, col, val, y, n_features):
+    X = SparseRows(row, col, val, (len(y), n_features))
+    return (X.toarray() if n_features <= DENSE_MAX_FEATURES else X), y
+
+
+def _parse_libsvm_one_by_one(lines, rows, n_features):
+    """Slow path for a libsvm block with a malformed line: name each bad line."""
+    ys, rs, cs, vs, bad = [], [], [], [], []
+    for i, parts in enumerate(rows):
+        if not parts:
+            continue
+        try:
+            label = float(parts[0])
+            entries = [item.split(":") for item in (parts[1].split() if len(parts) > 1 else [])]
+            index = [int(k) for k, _ in entries]
+            value = [float(v) for _, v in entries]
+        except ValueError:
+            bad.append((i, "not a libsvm row (label index:value ...): %r" % lines[i][:40]))
+            continue
+        if not all(1 <= k <= n_features for k in index):
+            bad.append((i, "feature index outside 1..%d (--n-features)" % n_features))
+            continue
+        if not np.all(np.isfinite([label] + value)):
+            bad.append((i, "a value is NaN or infinite; values must be finite"))
+            continue
+        rs.extend([len(ys)] * len(index))
+        cs.extend(k - 1 for k in index)
+        vs.extend(value)
+        ys.append(label)
+    X, y = _block(np.array(rs, dtype=np.int64), np.array(cs, dtype=np.int64),
+                  np.array(vs, dtype=np.float64), np.array(ys, dtype=np.float64), n_features)
+    return X, y, bad

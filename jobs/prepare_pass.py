@@ -6,6 +6,8 @@ None here: every column is kept). Writes packed lines (:mod:`jobs.packed`,
 record adds ``column_moments`` (per-column ``[n, mean, sum of squared deviations]``),
 ``column_min`` and ``column_max``.
 """
+import numpy as np
+
 from jobs.base import PartitionedOutputJob
 from jobs.kernels import column_moments
 from jobs.packed import PACKED_BLOCK_ROWS, encode_block
@@ -18,8 +20,10 @@ class MRPreparePass(PartitionedOutputJob):
         self.blocks_written = 0
 
     def process_block(self, X, y):
-        if not len(X):
+        if not X.shape[0]:
             return []
+        if y is not None:  # libsvm: label first, then the (dense) features
+            X = np.column_stack([y, X])
         self.add_to_record({"n": X.shape[0], "column_moments": column_moments(X),
                             "column_min": X.min(axis=0), "column_max": X.max(axis=0)})
         out = []

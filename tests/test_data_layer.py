@@ -291,3 +291,48 @@ def test_predict_and_evaluate_apply_the_same_policy(tmp_path, capsys):
     assert run_cli("predict", "--model", model, "--input", bad, "--output", out,
                    "--skip-bad-rows") == 0
     assert len(rows_of(out)) == 40
+
+
+# --- libsvm / sparse input -----------------------------------------------------------------------
+
+def test_libsvm_input_trains_like_the_same_rows_in_csv(cancer, tmp_path):
+    from sklearn.datasets import dump_svmlight_file
+    _, X, y = cancer
+    path = str(tmp_path / "cancer.svm")
+    dump_svmlight_file(X, 2 * y - 1, path, zero_based=False)
+    from_svm = fit("logistic", path, l2=1e-3, n_features=30)
+    np.testing.assert_allclose(theta_of(from_svm), theta_of(fit("logistic", cancer[0], l2=1e-3)),
+                               rtol=1e-9)
+    assert from_svm["classes"] == [-1, 1]
+
+
+def test_wide_sparse_libsvm_uses_lbfgs_and_matches_sklearn(tmp_path):
+    from scipy import sparse
+    from sklearn.datasets import dump_svmlight_file
+    rng = np.random.default_rng(9)
+    X = sparse.random(3000, 2000, density=0.005, random_state=9, format="csr")
+    w = rng.standard_normal(2000)
+    y = (X @ w + 0.1 * rng.standard_normal(3000) > 0).astype(float)
+    path = str(tmp_path / "wide.svm")
+    dump_svmlight_file(X, y, path, zero_based=False)
+    l2 = 1e-3
+    model = fit("logistic", path, l2=l2, n_features=2000, max_iter=300)
+    assert model["solver"] == "lbfgs" and model["converged"]
+    sk = LogisticRegression(C=1 / (l2 * 3000), tol=1e-10, max_iter=20000).fit(X, y)
+    theta = np.append(sk.coef_[0], sk.intercept_)
+    z_sk, z = X @ theta[:-1] + theta[-1], X @ np.array(model["coef"]) + model["intercept"]
+
+    def objective(z_):
+        return np.mean(np.logaddexp(0, z_) - y * z_)
+    best = objective(z_sk) + l2 / 2 * theta[:-1] @ theta[:-1]
+    assert model["objective"] <= best * (1 + 1e-6)
+    np.testing.assert_allclose(z, z_sk, atol=1e-2)
+
+
+def test_libsvm_needs_n_features_and_names_bad_lines(tmp_path, capsys):
+    path = _csv(tmp_path, "d.svm", "1 1:0.5 2:1\n-1 2:0.25\n1 7:1\n-1 x:2\n")
+    assert run_cli("train", "--algo", "svm", "--input", path, "--model", "m.json") == 2
+    assert "give --n-features D" in capsys.readouterr().err
+    assert run_cli("train", "--algo", "svm", "--input", path, "--model", "m.json",
+                   "--n-features", "2") == 2
+    assert "d.svm, line 3: feature index outside 1..2" in capsys.readouterr().err

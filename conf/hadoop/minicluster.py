@@ -6,8 +6,18 @@ Standard library only.
 Every server listens on 127.0.0.1 ("localhost") only: the ports the manager
 would otherwise open on fixed 0.0.0.0 defaults (RM scheduler 8030, tracker
 8031, admin 8033, web 8088; JobHistory admin 10033, web 19888; ...) are
-given free loopback ports with -D. The JVM runs in its own session/process
-group, so stop() kills it and every container it forked.
+given free loopback ports with -D; the listeners stock Hadoop binds to the
+wildcard with no setting (NodeManager shuffle, MR ApplicationMaster RPC and
+web UI) are bound to 127.0.0.1 by lib/patch/hadoop-loopback-bind.jar (see
+patch/loopback.sh), which must come before lib/* on every classpath (bin/hadoop
+and this module do that; YARN containers inherit the client's classpath
+because yarn.is.minicluster=true). The JVM runs in its own session/process
+group; stop() kills that group and then the process groups of any YARN
+containers still running from WORKDIR (the NodeManager setsid()s them).
+
+The cluster: HDFS permissions off (single-user sandbox), replication 1,
+JSON job-history files, AM staging dir hdfs:///tmp/hadoop-yarn/staging-mini.
+Containers run as the user of this process with DefaultContainerExecutor.
 
 Library use::
 
@@ -17,11 +27,14 @@ Library use::
     with MiniCluster('/tmp/scratch/mc') as mc:      # starts, waits <= 180 s
         env = dict(os.environ, **mc.client_env())   # HADOOP_HOME, HADOOP_CONF_DIR
         subprocess.run([mc.hadoop_bin, 'fs', '-ls', '/'], env=env)
+        subprocess.run([sys.executable, 'job.py', '-r', 'hadoop'] + mc.mrjob_args()
+                       + ['hdfs:///in/data.txt'], env=env)
     # stopped here (process group killed)
 
 Command line (the cluster outlives the command; state in WORKDIR/minicluster.json)::
 
-    python3 conf/hadoop/minicluster.py start WORKDIR   # prints export lines
+    eval "$(python3 conf/hadoop/minicluster.py start WORKDIR)"  # prints export lines
+    python3 wordcount.py -r hadoop $MINICLUSTER_MRJOB_ARGS hdfs:///in ...
     python3 conf/hadoop/minicluster.py status WORKDIR
     python3 conf/hadoop/minicluster.py stop WORKDIR
 
@@ -287,6 +300,35 @@ class MiniCluster(object):
         if not os.path.isfile(os.path.join(LIB_DIR, '.provisioned')):
             raise MiniClusterError('%s is not provisioned; run %s'
                                    % (LIB_DIR, os.path.join(HERE, 'provision')))
+        t0 = time.time()
+        for attempt in (1, 2):
+            self._launch(truncate_log=(attempt == 1))
+            try:
+                self._wait_ready(t0 + timeout)
+                break
+            except MiniClusterError as e:
+                self.stop()
+                # a port picked by free_ports() was taken before the JVM
+                # bound it: try once more with fresh ports
+                if attempt == 1 and 'BindException' in self._log_tail(200):
+                    continue
+                raise MiniClusterError('%s\n--- last lines of %s ---\n%s'
+                                       % (e, self.log_path, self._log_tail(25)))
+            except BaseException:
+                self.stop()
+                raise
+        self._write_client_conf()
+        self._make_log_views()
+        self.start_seconds = time.time() - t0
+        self._save_state()
+        return self.conf_dir
+
+    def _launch(self, truncate_log=True):
+        # fresh state: -format wipes HDFS anyway, old NM dirs would confuse
+        # the log views
+        import shutil
+        for d in ('target', 'logs-mrjob', 'tmp'):
+            shutil.rmtree(os.path.join(self.workdir, d), ignore_errors=True)
         os.makedirs(self.conf_dir, exist_ok=True)
         os.makedirs(os.path.join(self.workdir, 'tmp'), exist_ok=True)
         for path in (self.dump_path, self.details_path):
@@ -296,11 +338,10 @@ class MiniCluster(object):
                  'rm_admin', 'rm_web', 'rm_web_https', 'jhs', 'jhs_admin',
                  'jhs_web', 'jhs_web_https']
         self.ports = dict(zip(names, free_ports(len(names))))
-        t0 = time.time()
         env = dict(os.environ)
         env.setdefault('JAVA_HOME', _java_home(self.java) or '')
         env.pop('HADOOP_CONF_DIR', None)  # the cluster must not read a client conf
-        log = open(self.log_path, 'ab')
+        log = open(self.log_path, 'wb' if truncate_log else 'ab')
         try:
             self.proc = subprocess.Popen(
                 self._command(), cwd=self.workdir, stdin=subprocess.DEVNULL,
@@ -310,16 +351,14 @@ class MiniCluster(object):
             log.close()
         self.pgid = self.proc.pid  # session leader: pgid == pid
         self._save_state()
+
+    def _log_tail(self, n):
         try:
-            self._wait_ready(t0 + timeout)
-        except BaseException:
-            self.stop()
-            raise
-        self._write_client_conf()
-        self._make_log_views()
-        self.start_seconds = time.time() - t0
-        self._save_state()
-        return self.conf_dir
+            with open(self.log_path, 'rb') as f:
+                lines = f.read().decode('utf-8', 'replace').splitlines()
+            return '\n'.join(lines[-n:])
+        except OSError:
+            return ''
 
     def _alive(self):
         return self.proc is None or self.proc.poll() is None
@@ -458,6 +497,7 @@ class MiniCluster(object):
             return
         _stop_all(self.pgid, self.workdir, self.proc, timeout)
         self.pgid = None
+        self.proc = None
         if os.path.exists(self.state_path):
             os.remove(self.state_path)
 
@@ -546,7 +586,11 @@ def _main(argv):
     ap.add_argument('action', choices=['start', 'stop', 'status'])
     ap.add_argument('workdir')
     ap.add_argument('--timeout', type=float, default=180)
-    ap.add_argument('--log-level', default='WARN')
+    ap.add_argument('--log-level', default='WARN',
+                    help='log4j level of the cluster log WORKDIR/minicluster.log')
+    ap.add_argument('--hadoop-user', default=None, metavar='NAME',
+                    help='also print export HADOOP_USER_NAME=NAME ("hadoop" '
+                         'lets mrjob show task tracebacks, see mrjob_args)')
     ap.add_argument('-D', dest='conf', action='append', default=[],
                     metavar='KEY=VALUE', help='extra property for the cluster')
     a = ap.parse_args(argv)
@@ -562,7 +606,7 @@ def _main(argv):
         extra = dict(kv.split('=', 1) for kv in a.conf)
         mc = MiniCluster(a.workdir, extra_conf=extra, log_level=a.log_level)
         conf_dir = mc.start(timeout=a.timeout)
-        for k, v in mc.client_env().items():
+        for k, v in mc.client_env(hadoop_user=a.hadoop_user).items():
             print('export %s=%s' % (k, v))
         print('export MINICLUSTER_MRJOB_ARGS=%s'
               % shlex.quote(' '.join(shlex.quote(x) for x in mc.mrjob_args())))
