@@ -49,6 +49,8 @@ def _add_runner_args(parser):
                         help="mrjob runner (default inline)")
     parser.add_argument("--conf-path", help="mrjob.conf to use (default: none)")
     parser.add_argument("--mappers", type=int, help="number of map tasks")
+    parser.add_argument("--jobconf", action="append", default=[], metavar="KEY=VALUE",
+                        help="Hadoop job configuration for every pass (repeatable)")
 
 
 def build_parser():
@@ -119,7 +121,13 @@ def build_parser():
 
 
 def _runner(args):
-    return Runner(args.runner, args.conf_path, args.mappers)
+    jobconf = {}
+    for item in args.jobconf:
+        key, sep, value = item.partition("=")
+        if not sep or not key:
+            raise MrlearnError("--jobconf takes KEY=VALUE, not %r" % item)
+        jobconf[key] = value
+    return Runner(args.runner, args.conf_path, args.mappers, jobconf)
 
 
 def _label_col(args):

@@ -28,7 +28,7 @@ class Runner:
     context manager so it is removed at the end.
     """
 
-    def __init__(self, name="inline", conf_path=None, mappers=None):
+    def __init__(self, name="inline", conf_path=None, mappers=None, jobconf=None):
         if name not in RUNNERS:
             raise MrlearnError("unknown runner %r; choose one of %s" % (name, ", ".join(RUNNERS)))
         if mappers is not None and mappers < 1:
@@ -38,6 +38,7 @@ class Runner:
         self.name = name
         self.conf_path = conf_path
         self.mappers = mappers
+        self.jobconf = dict(jobconf or {})
         self.scratch = tempfile.mkdtemp(prefix="mrlearn-")
         self._jobs_zip = None
         self._n_params = 0
@@ -71,7 +72,17 @@ class Runner:
                 args += ["--num-cores", str(self.mappers)]
             else:
                 args += ["--jobconf", "mapreduce.job.maps=%d" % self.mappers]
+        for key, value in sorted(self.jobconf.items()):
+            args += ["--jobconf", "%s=%s" % (key, value)]
         return args
+
+    def working_dir(self):
+        """A fresh directory to run one pass from (Hadoop's LocalJobRunner links the job's
+        files into the current directory, so two passes must not share one)."""
+        self._n_params += 1
+        path = os.path.join(self.scratch, "cwd-%04d" % self._n_params)
+        os.makedirs(path)
+        return path
 
     def params_file(self, params):
         """Write pass parameters to a fresh JSON file in the scratch directory."""
@@ -89,20 +100,25 @@ def job_args(runner, params, inputs, output_dir=None):
     return args + list(inputs)
 
 
-def _run(mr, job_class):
+def _run(mr, job_class, runner):
     """Run a step; a failed step (task errors are logged above by mrjob) is one message."""
+    cwd = os.getcwd()
     try:
+        if runner.name == "hadoop":
+            os.chdir(runner.working_dir())
         mr.run()
     except StepFailedException as e:
         raise MrlearnError("%s failed on the %s runner (%s); the task's error is logged above"
                            % (job_class.__name__, mr.alias, e))
+    finally:
+        os.chdir(cwd)
 
 
 def run_pass(job_class, params, inputs, runner):
     """Run one summary pass; returns the reducer's single record (a dict of JSON types)."""
     job = job_class(args=job_args(runner, params, inputs))
     with job.make_runner() as mr:
-        _run(mr, job_class)
+        _run(mr, job_class, runner)
         records = [value for _, value in job.parse_output(mr.cat_output())]
     if len(records) != 1:
         raise RuntimeError("pass produced %d records, expected 1" % len(records))
@@ -123,7 +139,7 @@ def run_partitioned(job_class, params, inputs, output_dir, runner):
     if runner.name in ("inline", "local"):
         runner_class = _hash_partitioned(runner_class)
     with runner_class(**job._runner_kwargs()) as mr:
-        _run(mr, job_class)
+        _run(mr, job_class, runner)
     summary_path = output_dir.rstrip("/") + "/part-%05d" % params["parts"]
     summary = json.loads(hdfs_utils.read_text(summary_path))
     hdfs_utils.remove(summary_path)
@@ -162,7 +178,7 @@ def run_map_only(job_class, params, inputs, output_dir, runner):
     """Run a map-only pass writing to ``output_dir``; returns its counters (dict)."""
     job = job_class(args=job_args(runner, params, inputs, output_dir))
     with job.make_runner() as mr:
-        _run(mr, job_class)
+        _run(mr, job_class, runner)
         counters = {}
         for step_counters in mr.counters():
             for group, values in step_counters.items():

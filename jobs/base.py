@@ -54,6 +54,7 @@ class BlockJob(MRJob):
     # --- mapper side -------------------------------------------------------------
 
     def mapper_init(self):
+        _fail_if_asked()
         with open(self.options.params) as f:
             self.params = json.load(f)
         scale = self.params.get("scale")
@@ -167,6 +168,16 @@ class BlockJob(MRJob):
     def reducer(self, key, records):
         """Merge the split records of one pass, in split order, into one record."""
         yield key, to_json(merge_split_records(records))
+
+
+def _fail_if_asked():
+    """Fault injection for tests: jobconf ``mrlearn.test.fail.attempts=first`` fails each map
+    task's first attempt (the framework retries it); ``=all`` fails every attempt."""
+    mode = jobconf_from_env("mrlearn.test.fail.attempts")
+    attempt = jobconf_from_env("mapreduce.task.attempt.id", "")
+    if mode == "all" or (mode == "first" and attempt.endswith("_0")):
+        raise RuntimeError("injected failure of task attempt %s (mrlearn.test.fail.attempts=%s)"
+                           % (attempt, mode))
 
 
 def merge_split_records(records):
