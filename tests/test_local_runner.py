@@ -129,3 +129,16 @@ def test_bad_rows_on_local_runner(text, message, tmp_path, capsys):
     assert not model.exists()
     assert run_cli(*(argv + ["--skip-bad-rows", "--max-iter", "2"])) == 0
     assert json.load(open(model))["bad_rows"] == 1
+
+
+def test_failed_pass_is_one_error_and_keeps_the_checkpoint(cancer, tmp_path, capsys):
+    ckpt, model = str(tmp_path / "ckpt"), str(tmp_path / "m.json")
+    argv = ["train", "--algo", "logistic", "--input", cancer[0], "--model", model,
+            "--checkpoint-dir", ckpt, "-r", "local", "-q"]
+    assert run_cli(*(argv + ["--max-iter", "2"])) == 0
+    before = open(checkpoint_path(ckpt)).read()
+    capsys.readouterr()
+    assert run_cli(*(argv + ["--resume", "--jobconf", "mrlearn.test.fail.attempts=all"])) == 2
+    err = capsys.readouterr().err
+    assert "mrlearn: error: MRObjectivePass failed on the local runner" in err
+    assert open(checkpoint_path(ckpt)).read() == before
