@@ -67,6 +67,9 @@ class Runner:
         if self.name != "inline":
             # tasks run in fresh interpreters, possibly on machines without mrlearn
             args += ["--py-files", self.jobs_zip()]
+        if self.name in ("hadoop", "emr"):
+            # the driver checked the inputs once; mrjob would ask the cluster again each pass
+            args += ["--no-check-input-paths"]
         if self.mappers:
             if self.name in ("inline", "local"):
                 args += ["--num-cores", str(self.mappers)]
@@ -75,6 +78,16 @@ class Runner:
         for key, value in sorted(self.jobconf.items()):
             args += ["--jobconf", "%s=%s" % (key, value)]
         return args
+
+    def input_paths(self, files):
+        """Input paths as this runner's tasks should see them.
+
+        Hadoop reads local files in place through ``file://`` (local mode, or a cluster
+        whose nodes share the path); mrjob would otherwise copy them to HDFS every pass.
+        """
+        if self.name != "hadoop":
+            return list(files)
+        return [f if hdfs_utils.is_uri(f) else "file://" + os.path.abspath(f) for f in files]
 
     def working_dir(self):
         """A fresh directory to run one pass from (Hadoop's LocalJobRunner links the job's
@@ -97,7 +110,7 @@ def job_args(runner, params, inputs, output_dir=None):
     args = runner.mrjob_args() + ["--params", runner.params_file(params)]
     if output_dir:
         args += ["--output-dir", output_dir]
-    return args + list(inputs)
+    return args + runner.input_paths(inputs)
 
 
 def _run(mr, job_class, runner):

@@ -150,6 +150,8 @@ def write_bytes(path, data):
             fs = filesystem(path)
             if fs.exists(path):
                 fs.rm(path)
+            else:
+                fs.mkdir(path.rsplit("/", 1)[0])
             fs.put(staged, path)
         return
     path = local_path(path)

@@ -53,9 +53,9 @@ def objective(loss, X, y, theta, l2):
     return sums["loss"][0] / len(y) + 0.5 * l2 * w @ w, sums["grad"][0] / len(y) + l2 * np.append(w, 0.0)
 
 
-def fit(algo, path, runner="inline", mappers=None, **options):
+def fit(algo, path, runner="inline", mappers=None, conf_path=None, **options):
     """Train in-process; returns the model dict."""
-    with Runner(runner, mappers=mappers) as r:
+    with Runner(runner, conf_path=conf_path, mappers=mappers) as r:
         return train(TrainConfig(algo, [path], **options), r)
 
 

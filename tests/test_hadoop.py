@@ -1,0 +1,223 @@
+"""Real Apache Hadoop: local mode (the streaming jar + LocalJobRunner) and a mini-cluster
+(HDFS + YARN in one JVM), both from the jars ``conf/hadoop/provision`` fetches from Maven
+Central. Task processes run a Python that has numpy but not mrlearn, so the ``jobs``
+package reaches them only through what the driver ships.
+
+Marked ``hadoop``; in CI (``CI`` set) a failure to provision fails the tier, never skips it.
+"""
+import collections
+import importlib.util
+import json
+import os
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+import yaml
+from sklearn.datasets import make_blobs, make_classification
+
+import hdfs_utils
+from conftest import fit, run_cli, theta_of, write_csv
+from driver.train import checkpoint_path
+
+pytestmark = pytest.mark.hadoop
+HADOOP_DIR = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
+                          "conf", "hadoop")
+
+
+def _fail_or_skip(message):
+    if os.environ.get("CI"):
+        pytest.fail(message)
+    pytest.skip(message)
+
+
+@pytest.fixture(scope="session")
+def hadoop_home():
+    try:
+        done = subprocess.run([os.path.join(HADOOP_DIR, "provision")], capture_output=True,
+                              text=True, timeout=1800, check=True)
+    except (OSError, subprocess.SubprocessError) as e:
+        _fail_or_skip("cannot provision Hadoop from Maven Central: %s %s"
+                      % (e, getattr(e, "stderr", "") or ""))
+    return done.stdout.strip()
+
+
+@pytest.fixture(scope="session")
+def task_python(tmp_path_factory):
+    """A Python for tasks with numpy only (mrjob ships itself, mrlearn ships ``jobs``)."""
+    venv = tmp_path_factory.mktemp("task-venv")
+    subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True, timeout=300)
+    subprocess.run([str(venv / "bin" / "pip"), "install", "-q", "numpy==" + np.__version__],
+                   check=True, timeout=900)
+    return str(venv / "bin" / "python")
+
+
+@pytest.fixture(scope="session")
+def cluster(hadoop_home, tmp_path_factory):
+    spec = importlib.util.spec_from_file_location("minicluster",
+                                                  os.path.join(HADOOP_DIR, "minicluster.py"))
+    minicluster = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(minicluster)
+    mc = minicluster.MiniCluster(str(tmp_path_factory.mktemp("minicluster")))
+    try:
+        mc.start(timeout=300)
+    except Exception as e:  # the cluster's own error text says why
+        mc.stop()
+        _fail_or_skip("the Hadoop mini-cluster did not start: %s" % e)
+    yield mc
+    mc.stop()
+
+
+def _conf(path, task_python, **options):
+    options["task_python_bin"] = task_python
+    path.write_text(yaml.safe_dump({"runners": {"hadoop": options}}))
+    return str(path)
+
+
+@pytest.fixture
+def local_mode(hadoop_home, task_python, tmp_path, monkeypatch):
+    """mrjob conf for Hadoop local mode (file:// everywhere)."""
+    monkeypatch.setenv("HADOOP_HOME", hadoop_home)
+    monkeypatch.delenv("HADOOP_CONF_DIR", raising=False)
+    return _conf(tmp_path / "mrjob.conf", task_python,
+                 hadoop_tmp_dir="file://" + str(tmp_path / "hadoop-tmp"))
+
+
+@pytest.fixture
+def on_cluster(cluster, task_python, tmp_path, monkeypatch):
+    """mrjob conf for the mini-cluster; HADOOP_HOME/HADOOP_CONF_DIR point at it."""
+    for key, value in cluster.client_env().items():
+        monkeypatch.setenv(key, value)
+    return _conf(tmp_path / "mrjob.conf", task_python)
+
+
+@pytest.fixture(scope="module")
+def small_logistic(tmp_path_factory):
+    X, y = make_classification(n_samples=3000, n_features=6, n_informative=4, random_state=3)
+    return write_csv(tmp_path_factory.mktemp("hdata") / "logistic.csv", y, X)
+
+
+@pytest.fixture(scope="module")
+def blobs(tmp_path_factory):
+    X, _ = make_blobs(n_samples=3000, n_features=3, centers=3, cluster_std=0.5, random_state=2)
+    path = tmp_path_factory.mktemp("hdata") / "blobs.csv"
+    np.savetxt(path, X, delimiter=",", fmt="%.17g")
+    return str(path)
+
+
+def _on_hdfs(local_path, name):
+    """Put a local file on the mini-cluster's HDFS once; returns its URI."""
+    uri = "hdfs:///user/mrlearn/data/" + name
+    if not hdfs_utils.exists(uri):
+        hdfs_utils.mkdir("hdfs:///user/mrlearn/data")
+        hdfs_utils.put(local_path, uri)
+    return uri
+
+
+def _train_args(conf, *argv):
+    return ["train", "-r", "hadoop", "--conf-path", conf, "-q"] + list(argv)
+
+
+# --- local mode ------------------------------------------------------------------------------
+
+def test_local_mode_passes_equal_the_inline_runner(local_mode, small_logistic):
+    on_hadoop = fit("logistic", small_logistic, runner="hadoop", conf_path=local_mode,
+                    l2=1e-2, max_iter=3)
+    inline = fit("logistic", small_logistic, l2=1e-2, max_iter=3)
+    assert on_hadoop["n_passes"] == 3
+    np.testing.assert_allclose(theta_of(on_hadoop), theta_of(inline), rtol=1e-9)
+
+
+# --- mini-cluster ----------------------------------------------------------------------------
+
+def test_hdfs_utils_on_hdfs(on_cluster, tmp_path):
+    base = "hdfs:///user/mrlearn/fs-test"
+    hdfs_utils.mkdir(base)
+    hdfs_utils.write_text(base + "/a.json", "first")
+    hdfs_utils.write_text(base + "/a.json", "second")
+    assert hdfs_utils.read_text(base + "/a.json") == "second"
+    local = tmp_path / "b.csv"
+    local.write_text("1,2\n3,4\n")
+    hdfs_utils.put(str(local), base + "/b.csv")
+    assert hdfs_utils.size(base + "/b.csv") == 8
+    assert [p.rsplit("/", 1)[1] for p in hdfs_utils.ls(base)] == ["a.json", "b.csv"]
+    assert hdfs_utils.head_lines(base + "/b.csv", 1) == ["1,2"]
+    hdfs_utils.get(base + "/b.csv", str(tmp_path / "back.csv"))
+    assert (tmp_path / "back.csv").read_text() == "1,2\n3,4\n"
+    hdfs_utils.remove(base)
+    assert not hdfs_utils.exists(base + "/a.json")
+
+
+def test_logistic_newton_on_the_cluster_equals_inline(on_cluster, small_logistic):
+    data = _on_hdfs(small_logistic, "logistic.csv")
+    model, ckpt = "hdfs:///user/mrlearn/models/logistic.json", "hdfs:///user/mrlearn/ckpt/log"
+    assert run_cli(*_train_args(on_cluster, "--algo", "logistic", "--l2", "1e-2", "--input",
+                                data, "--model", model, "--checkpoint-dir", ckpt)) == 0
+    trained = json.loads(hdfs_utils.read_text(model))
+    inline = fit("logistic", small_logistic, l2=1e-2)
+    assert trained["converged"] and trained["n_passes"] == inline["n_passes"]
+    np.testing.assert_allclose(theta_of(trained), theta_of(inline), rtol=1e-9)
+    state = json.loads(hdfs_utils.read_text(checkpoint_path(ckpt)))
+    assert len(state["history"]) == trained["n_passes"]
+
+
+def test_kmeans_on_the_cluster_equals_inline(on_cluster, blobs):
+    data = _on_hdfs(blobs, "blobs.csv")
+    model = "hdfs:///user/mrlearn/models/kmeans.json"
+    assert run_cli(*_train_args(on_cluster, "--algo", "kmeans", "--k", "3", "--n-init", "2",
+                                "--input", data, "--model", model)) == 0
+    trained = json.loads(hdfs_utils.read_text(model))
+    inline = fit("kmeans", blobs, k=3, n_init=2)
+    assert trained["n_passes"] == inline["n_passes"]
+    np.testing.assert_allclose(trained["cluster_centers"], inline["cluster_centers"], rtol=1e-9)
+
+
+def test_predict_and_partition_write_to_hdfs_and_counters_are_read(on_cluster, small_logistic,
+                                                                    tmp_path):
+    messy = tmp_path / "messy.csv"
+    rows = open(small_logistic).read().splitlines()
+    messy.write_text("\n".join(rows[:100] + ["1,not-a-number,2,3,4,5,6"] + rows[100:]) + "\n")
+    data = _on_hdfs(str(messy), "messy.csv")
+    model = str(tmp_path / "m.json")
+    assert run_cli("train", "--algo", "logistic", "--input", small_logistic, "--model", model,
+                   "-q") == 0
+    out = "hdfs:///user/mrlearn/out/predictions"
+    common = ["-r", "hadoop", "--conf-path", on_cluster, "--input", data]
+    assert run_cli("predict", "--model", model, "--output", out, "--skip-bad-rows", *common) == 0
+    predicted = [l for p in hdfs_utils.ls(out) if "/part-" in p
+                 for l in hdfs_utils.read_text(p).splitlines()]
+    assert len(predicted) == len(rows)
+    parts = "hdfs:///user/mrlearn/out/parts"
+    assert run_cli("partition", "--output", parts, "--parts", "3", "--by", "hash",
+                   "--skip-bad-rows", *common) == 0
+    files = [p for p in hdfs_utils.ls(parts) if "/part-" in p]
+    assert [p.rsplit("/", 1)[1] for p in files] == ["part-00000", "part-00001", "part-00002"]
+    written = [l for p in files for l in hdfs_utils.read_text(p).splitlines()]
+    assert collections.Counter(written) == collections.Counter(rows)
+
+
+def test_a_failed_first_attempt_is_retried_and_changes_nothing(on_cluster, small_logistic,
+                                                               tmp_path):
+    data = _on_hdfs(small_logistic, "logistic.csv")
+    model = str(tmp_path / "m.json")
+    assert run_cli(*_train_args(on_cluster, "--algo", "linear", "--input", data, "--model", model,
+                                "--jobconf", "mrlearn.test.fail.attempts=first")) == 0
+    np.testing.assert_allclose(theta_of(json.load(open(model))),
+                               theta_of(fit("linear", small_logistic)), rtol=1e-9)
+
+
+def test_a_failed_job_is_one_error_and_keeps_the_checkpoint(on_cluster, small_logistic,
+                                                            tmp_path, capsys):
+    data = _on_hdfs(small_logistic, "logistic.csv")
+    ckpt = "hdfs:///user/mrlearn/ckpt/failing"
+    argv = _train_args(on_cluster, "--algo", "logistic", "--input", data, "--model",
+                       str(tmp_path / "m.json"), "--checkpoint-dir", ckpt)
+    assert run_cli(*(argv + ["--max-iter", "1"])) == 0
+    before = hdfs_utils.read_text(checkpoint_path(ckpt))
+    capsys.readouterr()
+    assert run_cli(*(argv + ["--resume", "--jobconf", "mrlearn.test.fail.attempts=all",
+                             "--jobconf", "mapreduce.map.maxattempts=1"])) == 2
+    assert "MRObjectivePass failed on the hadoop runner" in capsys.readouterr().err
+    assert hdfs_utils.read_text(checkpoint_path(ckpt)) == before
+    assert not os.path.exists(str(tmp_path / "m.json"))
