@@ -19,6 +19,7 @@ from driver.predict import predict
 from driver.prepare import prepare
 from driver.kmeans import INITS
 from driver.train import ALGOS, TrainConfig, train
+from jobs.sgd import SCHEDULES
 
 DEMO_DATA = os.path.join(os.path.dirname(os.path.abspath(__file__)), "data")
 
@@ -61,8 +62,8 @@ def build_parser():
     p = sub.add_parser("train", help="train a model")
     p.add_argument("--algo", required=True, choices=sorted(ALGOS))
     p.add_argument("--model", required=True, help="where to write the model JSON")
-    p.add_argument("--solver", help="linear: normal (default), newton, lbfgs, gd; "
-                                    "logistic and svm: newton (default), lbfgs, gd")
+    p.add_argument("--solver", help="linear: normal (default), newton, lbfgs, gd, sgd, mixing; "
+                                    "logistic and svm: newton (default), lbfgs, gd, sgd, mixing")
     p.add_argument("--loss", choices=("hinge", "squared_hinge"),
                    help="svm loss (default squared_hinge; hinge with --solver gd)")
     p.add_argument("--l2", type=float, default=0.0, help="ridge penalty lambda: "
@@ -77,7 +78,20 @@ def build_parser():
                    help="kmeans initialization (default k-means||, 4 passes)")
     p.add_argument("--n-init", type=int, default=1,
                    help="kmeans: restarts, advanced together in the same passes (default 1)")
-    p.add_argument("--seed", type=int, default=0, help="kmeans: random seed (default 0)")
+    p.add_argument("--seed", type=int, default=0, help="kmeans, sgd, mixing: random seed "
+                                                        "(default 0)")
+    p.add_argument("--batch-fraction", type=float, default=0.1,
+                   help="sgd: fraction of rows sampled per pass (default 0.1)")
+    p.add_argument("--schedule", choices=SCHEDULES, help="sgd, mixing: learning rate (default "
+                   "optimal = 1/(l2 (t0 + t)) with --l2 > 0, else invscaling)")
+    p.add_argument("--eta0", type=float, help="sgd, mixing: initial learning rate "
+                                              "(default 0.3 for sgd, 0.1 for mixing)")
+    p.add_argument("--power-t", type=float, default=0.5, help="invscaling exponent")
+    p.add_argument("--average", action="store_true", help="sgd: keep the mean of the iterates")
+    p.add_argument("--local-epochs", type=int, default=1,
+                   help="mixing: SGD epochs over each split per pass (default 1)")
+    p.add_argument("--batch-size", type=int, default=32,
+                   help="mixing: rows per local SGD step (default 32)")
     p.add_argument("--checkpoint-dir", help="write the run state here after every pass")
     p.add_argument("--resume", action="store_true", help="continue from --checkpoint-dir")
     p.add_argument("-q", "--quiet", action="store_true", help="no per-pass progress")
@@ -140,7 +154,7 @@ def _print_pass(entry):
         shown.append("%-10s" % entry["phase"])
     if entry.get("objective") is not None:
         shown.append("objective %.10g" % entry["objective"])
-    for key, fmt in (("grad_norm", "|grad| %.3e"), ("step", "step %-8.3g"),
+    for key, fmt in (("grad_norm", "|grad| %.3e"), ("step", "step %-8.3g"), ("sample", "sample %d"),
                      ("center_shift", "shift %.3e"), ("candidates", "candidates %d"),
                      ("reseeded", "reseeded %d")):
         if entry.get(key):
@@ -159,7 +173,10 @@ def cmd_train(args):
                          max_bad_fraction=args.max_bad_fraction,
                          standardize=args.standardize, format=args.format,
                          n_features=args.n_features, k=args.k, init=args.init,
-                         n_init=args.n_init, seed=args.seed)
+                         n_init=args.n_init, seed=args.seed, batch_fraction=args.batch_fraction,
+                         schedule=args.schedule, eta0=args.eta0, power_t=args.power_t,
+                         average=args.average, local_epochs=args.local_epochs,
+                         batch_size=args.batch_size)
     with _runner(args) as runner:
         model = train(config, runner, args.checkpoint_dir, args.resume,
                       None if args.quiet else _print_pass)

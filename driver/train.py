@@ -17,15 +17,20 @@ from driver.inputs import (DEFAULT_MAX_BAD_FRACTION, check_bad_rows, describe_in
 from driver.model import FORMAT, FORMAT_VERSION, in_original_units
 from driver.kmeans import INITS, KMeansSolver
 from driver.passes import run_pass
+from driver.sgd import MixingSolver, SGDSolver
 from driver.solvers import SOLVERS, restore_solver
+from jobs.sgd import SCHEDULES
 
-ALL_SOLVERS = dict(SOLVERS, lloyd=KMeansSolver)
+ALL_SOLVERS = dict(SOLVERS, lloyd=KMeansSolver, sgd=SGDSolver, mixing=MixingSolver)
+STOCHASTIC_OPTIONS = ("batch_fraction", "schedule", "eta0", "power_t", "average",
+                      "local_epochs", "batch_size")
 
 ALGOS = {
     # algo: (default solver, solvers, loss per solver)
-    "linear": ("normal", ("normal", "newton", "lbfgs", "gd"), {}),
-    "logistic": ("newton", ("newton", "lbfgs", "gd"), {}),
-    "svm": ("newton", ("newton", "lbfgs", "gd"), {"gd": "hinge"}),
+    "linear": ("normal", ("normal", "newton", "lbfgs", "gd", "sgd", "mixing"), {}),
+    "logistic": ("newton", ("newton", "lbfgs", "gd", "sgd", "mixing"), {}),
+    "svm": ("newton", ("newton", "lbfgs", "gd", "sgd", "mixing"),
+            {"gd": "hinge", "sgd": "hinge", "mixing": "hinge"}),
     "kmeans": ("lloyd", ("lloyd",), {}),
 }
 DEFAULT_LOSS = {"linear": "squared", "logistic": "logistic", "svm": "squared_hinge",
@@ -43,12 +48,14 @@ class TrainConfig:
 
     FIELDS = ("algo", "solver", "loss", "l2", "tol", "max_iter", "step_size", "inputs",
               "label_col", "header", "skip_bad_rows", "max_bad_fraction", "standardize",
-              "format", "n_features", "k", "init", "n_init", "seed")
+              "format", "n_features", "k", "init", "n_init", "seed") + STOCHASTIC_OPTIONS
 
     def __init__(self, algo, inputs, solver=None, loss=None, l2=0.0, tol=None, max_iter=100,
                  step_size=None, label_col="default", header="auto", skip_bad_rows=False,
                  max_bad_fraction=DEFAULT_MAX_BAD_FRACTION, standardize=False, format="auto",
-                 n_features=None, k=None, init="k-means||", n_init=1, seed=0):
+                 n_features=None, k=None, init="k-means||", n_init=1, seed=0,
+                 batch_fraction=0.1, schedule=None, eta0=None, power_t=0.5, average=False,
+                 local_epochs=1, batch_size=32):
         if algo not in ALGOS:
             raise MrlearnError("unknown --algo %r; choose one of %s" % (algo, ", ".join(ALGOS)))
         default_solver, solvers, losses = ALGOS[algo]
@@ -60,7 +67,7 @@ class TrainConfig:
         loss = loss or losses.get(solver, DEFAULT_LOSS[algo])
         if algo == "svm" and loss not in ("hinge", "squared_hinge"):
             raise MrlearnError("--loss for svm is hinge or squared_hinge, not %r" % loss)
-        if loss == "hinge" and solver != "gd":
+        if loss == "hinge" and solver not in ("gd", "sgd", "mixing"):
             raise MrlearnError("the hinge loss is not differentiable: use --solver gd with it, "
                                "or --loss squared_hinge")
         tol = DEFAULT_TOL.get(algo, 1e-8) if tol is None else tol
@@ -80,6 +87,15 @@ class TrainConfig:
         self.skip_bad_rows, self.max_bad_fraction = skip_bad_rows, max_bad_fraction
         self.standardize, self.format, self.n_features = standardize, format, n_features
         self.k, self.init, self.n_init, self.seed = k, init, n_init, seed
+        if not 0 < batch_fraction <= 1 or local_epochs < 1 or batch_size < 1 or (
+                schedule is not None and schedule not in SCHEDULES):
+            raise MrlearnError("need 0 < --batch-fraction <= 1, --local-epochs >= 1, "
+                               "--batch-size >= 1 and --schedule one of %s" % ", ".join(SCHEDULES))
+        if schedule == "optimal" and l2 <= 0:
+            raise MrlearnError("--schedule optimal (1 / (l2 t)) needs --l2 > 0")
+        self.batch_fraction, self.schedule, self.eta0 = batch_fraction, schedule, eta0
+        self.power_t, self.average = power_t, average
+        self.local_epochs, self.batch_size = local_epochs, batch_size
 
     def to_json(self):
         return {k: getattr(self, k) for k in self.FIELDS}
@@ -103,6 +119,10 @@ def new_solver(config, spec):
     if config.algo == "kmeans":
         return KMeansSolver(spec.n_features, config.tol, k=config.k, init=config.init,
                             n_init=config.n_init, seed=config.seed)
+    if config.solver in ("sgd", "mixing"):
+        return ALL_SOLVERS[config.solver](
+            spec.n_features + 1, config.tol, config.loss, config.l2, seed=config.seed,
+            **{k: getattr(config, k) for k in STOCHASTIC_OPTIONS})
     return SOLVERS[config.solver](spec.n_features + 1, config.tol, loss=config.loss,
                                   l2=config.l2, step_size=config.step_size)
 

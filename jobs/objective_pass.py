@@ -12,7 +12,7 @@ import numpy as np
 
 from jobs.base import BlockJob
 from jobs.kernels import encode_labels, loss_sums
-from jobs.records import MAX_LABELS
+from jobs.records import distinct_labels
 
 
 class MRObjectivePass(BlockJob):
@@ -23,7 +23,7 @@ class MRObjectivePass(BlockJob):
     def process_block(self, X, y):
         loss = self.params["loss"]
         sums = loss_sums(loss, X, encode_labels(y, loss), self.thetas, self.params["order"])
-        sums["labels"] = np.unique(y)[:MAX_LABELS].tolist()
+        sums["labels"] = distinct_labels(y)
         self.add_to_record(sums)
 
 

@@ -56,6 +56,11 @@ def _as_moments(m):
     return int(n), np.asarray(mean, dtype=np.float64), np.asarray(scatter, dtype=np.float64)
 
 
+def distinct_labels(y):
+    """The ``labels`` field of a block with raw labels ``y`` (n,)."""
+    return np.unique(y)[:MAX_LABELS].tolist()
+
+
 def bad_row_position(bad):
     """Sort key of a bad-row report: (file, split start, line within split)."""
     return bad["file"], bad["split_start"], bad["line_in_split"]
