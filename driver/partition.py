@@ -10,7 +10,6 @@ from driver.errors import MrlearnError
 from driver.inputs import check_bad_rows, describe_inputs
 from driver.passes import run_pass, run_partitioned
 from jobs.partition_pass import MRPartitionPass
-from jobs.parsing import DENSE_MAX_FEATURES
 from jobs.partition_sample import MRPartitionSample
 
 METHODS = ("hash", "range", "random")
@@ -47,9 +46,9 @@ def partition(inputs, output_dir, parts, by, runner, key_col=None, seed=0, heade
     if parts < 1 or by not in METHODS:
         raise MrlearnError("need --parts >= 1 and --by one of %s" % ", ".join(METHODS))
     spec = describe_inputs(inputs, None, header, format, n_features)
-    if spec.sparse or (spec.format == "libsvm" and (by == "range" or key_col is not None)):
-        raise MrlearnError("partition splits libsvm input of at most %d features, by hash or "
-                           "random of the whole row" % DENSE_MAX_FEATURES)
+    if spec.format == "libsvm" or spec.packed:
+        raise MrlearnError("partition splits CSV rows; %s is %s" % (
+            spec.files[0], "libsvm" if spec.format == "libsvm" else "packed by prepare"))
     if key_col is not None and not -spec.n_columns <= key_col < spec.n_columns:
         raise MrlearnError("--key-col %d is outside the %d columns of %s"
                            % (key_col, spec.n_columns, spec.files[0]))

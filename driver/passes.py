@@ -85,9 +85,14 @@ class Runner:
         Hadoop reads local files in place through ``file://`` (local mode, or a cluster
         whose nodes share the path); mrjob would otherwise copy them to HDFS every pass.
         """
-        if self.name != "hadoop":
-            return list(files)
-        return [f if hdfs_utils.is_uri(f) else "file://" + os.path.abspath(f) for f in files]
+        return [self.task_path(f) for f in files]
+
+    def task_path(self, path):
+        """A path as tasks see it: for Hadoop a local path is ``file://`` (mrjob would take
+        it for an HDFS path)."""
+        if self.name != "hadoop" or hdfs_utils.is_uri(path) or path.startswith("file://"):
+            return path
+        return "file://" + os.path.abspath(path)
 
     def working_dir(self):
         """A fresh directory to run one pass from (Hadoop's LocalJobRunner links the job's
@@ -109,7 +114,7 @@ class Runner:
 def job_args(runner, params, inputs, output_dir=None):
     args = runner.mrjob_args() + ["--params", runner.params_file(params)]
     if output_dir:
-        args += ["--output-dir", output_dir]
+        args += ["--output-dir", runner.task_path(output_dir)]
     return args + runner.input_paths(inputs)
 
 

@@ -38,6 +38,13 @@ BAD_ROWS_COUNTER = "bad rows"
 class BlockJob(MRJob):
     """Base job: reads CSV or packed lines and hands parsed blocks to :meth:`process_block`."""
 
+    TEXT_OUTPUT_SEPARATOR = {"mapreduce.output.textoutputformat.separator": ","}
+    """For jobs whose output lines are bare comma-separated text. Hadoop streaming splits
+    each output line into key and value at a separator and writes key, separator, value:
+    with "," (set for the map or reduce side by the job) a line comes out as it went in,
+    as long as it holds a comma, which every such line of ours does. (An empty separator
+    is read by Hadoop as "unset", so a tab would be appended.)"""
+
     INPUT_PROTOCOL = RawValueProtocol
     INTERNAL_PROTOCOL = StandardJSONProtocol
     OUTPUT_PROTOCOL = StandardJSONProtocol
@@ -197,6 +204,11 @@ class PartitionedOutputJob(BlockJob):
     """
 
     OUTPUT_PROTOCOL = RawValueProtocol
+
+    def jobconf(self):
+        return dict(super(PartitionedOutputJob, self).jobconf(),
+                    **dict(self.TEXT_OUTPUT_SEPARATOR,
+                           **{"stream.reduce.output.field.separator": ","}))
 
     def init_split(self):
         self.part_keys = keys_for_reducers(self.params["parts"] + 1)

@@ -1,6 +1,6 @@
 """The packed row format: many parsed rows per text line, read back without parsing text.
 
-A packed line is ``MRLP1 <rows> <columns> <base64 of float64 little-endian values>``:
+A packed line is ``MRLP1,<rows>,<columns>,<base64 of float64 little-endian values>``:
 Hadoop streaming still splits input by line, every runner reads it as text, and a mapper
 turns it back into an array with one base64 decode. Rows keep the CSV column layout
 (label column included).
@@ -11,7 +11,7 @@ import base64
 
 import numpy as np
 
-PACKED_MARKER = "MRLP1 "
+PACKED_MARKER = "MRLP1,"
 PACKED_BLOCK_ROWS = 4096
 
 
@@ -23,14 +23,14 @@ def encode_block(values):
     """One packed line (str) for ``values`` (rows, columns) float64."""
     values = np.ascontiguousarray(values, dtype="<f8")
     rows, columns = values.shape
-    return "%s%d %d %s" % (PACKED_MARKER, rows, columns,
+    return "%s%d,%d,%s" % (PACKED_MARKER, rows, columns,
                            base64.b64encode(values.tobytes()).decode("ascii"))
 
 
 def decode_block(line):
     """The array (rows, columns) of a packed line; ValueError if it is damaged."""
     try:
-        _, rows, columns, data = line.split(" ", 3)
+        _, rows, columns, data = line.split(",", 3)
         values = np.frombuffer(base64.b64decode(data.strip()), dtype="<f8")
         return values.reshape(int(rows), int(columns)).astype(np.float64)
     except (ValueError, TypeError) as e:
@@ -39,4 +39,4 @@ def decode_block(line):
 
 def packed_columns(line):
     """Number of columns declared by a packed line's header."""
-    return int(line.split(" ", 3)[2])
+    return int(line.split(",", 3)[2])

@@ -4,7 +4,7 @@ Parameters (``--params`` JSON): ``algo`` (``linear``, ``logistic``, ``svm`` or
 ``kmeans``), ``theta`` (d + 1 numbers ``[w, b]``) and ``classes`` (``[negative,
 positive]``) for linear models, ``centers`` (k rows of d numbers) for k-means.
 
-Output lines (no key), comma-separated: ``linear`` -> ``prediction``;
+Output lines (no key), comma-separated: ``linear`` -> ``prediction,label as read``;
 ``logistic`` -> ``label,probability of the positive class``; ``svm`` ->
 ``label,decision value``; ``kmeans`` -> ``cluster id,distance to its center``. Bad rows are skipped and counted in the ``mrlearn/bad rows``
 counter; the first one of each split is named by a counter in the group
@@ -22,10 +22,13 @@ FIRST_BAD_GROUP = COUNTER_GROUP + " first bad row"
 ROWS_COUNTER = "rows predicted"
 
 
-def format_predictions(algo, z, classes):
-    """Text lines (list of str) for margins ``z`` (n,) of a linear model of kind ``algo``."""
+def format_predictions(algo, z, classes, y):
+    """Text lines (list of str) for margins ``z`` (n,) of a linear model of kind ``algo``.
+
+    Linear models write ``prediction,label`` with the label column as it was read.
+    """
     if algo == "linear":
-        return ["%.17g" % v for v in z.tolist()]
+        return ["%.17g,%.17g" % pair for pair in zip(z.tolist(), y.tolist())]
     labels = np.where(z > 0, classes[1], classes[0]).tolist()
     if algo == "logistic":
         z = sigmoid(z)
@@ -49,7 +52,7 @@ class MRPredictPass(BlockJob):
             lines = ["%d,%.17g" % pair for pair in zip(labels.tolist(), np.sqrt(d2).tolist())]
         else:
             lines = format_predictions(self.params["algo"], decision_function(X, self.theta),
-                                       self.params["classes"])
+                                       self.params["classes"], y)
         yield None, "\n".join(lines)
 
     def final_pairs(self):
@@ -61,7 +64,8 @@ class MRPredictPass(BlockJob):
         return []
 
     def jobconf(self):
-        conf = super(MRPredictPass, self).jobconf()
+        conf = dict(super(MRPredictPass, self).jobconf(), **self.TEXT_OUTPUT_SEPARATOR)
+        conf["stream.map.output.field.separator"] = ","
         conf["mapreduce.job.reduces"] = "0"
         return conf
 

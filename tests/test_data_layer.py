@@ -127,7 +127,7 @@ def test_prepare_writes_packed_parts_and_exact_column_statistics(cancer, tmp_pat
     with Runner("inline", mappers=3) as runner:
         stats = prepare([path], out, runner, parts=2)
     assert part_files(out) == ["part-00000", "part-00001"]
-    assert all(line.startswith("MRLP1 ") for line in rows_of(out))
+    assert all(line.startswith("MRLP1,") for line in rows_of(out))
     on_disk = json.load(open(os.path.join(out, STATS_FILE)))
     assert on_disk == json.loads(json.dumps(stats)) and on_disk["rows"] == len(y)
     full = np.column_stack([y, X])

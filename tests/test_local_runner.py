@@ -78,9 +78,11 @@ def test_predict_on_local_runner_keeps_every_row(diabetes, tmp_path):
                    "-r", "local", "--mappers", "2") == 0
     parts = sorted(p for p in os.listdir(out) if p.startswith("part-"))
     assert len(parts) >= 2
-    pred = [float(v) for p in parts for v in open(os.path.join(out, p)).read().split()]
+    rows = [line.split(",") for p in parts for line in open(os.path.join(out, p)).read().split()]
     m = json.load(open(model))
-    np.testing.assert_allclose(pred, X @ m["coef"] + m["intercept"], rtol=1e-12)
+    np.testing.assert_allclose([float(r[0]) for r in rows], X @ m["coef"] + m["intercept"],
+                               rtol=1e-12)
+    np.testing.assert_array_equal([float(r[1]) for r in rows], y)
 
 
 def test_kmeans_on_local_runner_with_4_mappers_matches_inline(tmp_path):
