@@ -85,7 +85,7 @@ def build_parser():
     p.add_argument("--schedule", choices=SCHEDULES, help="sgd, mixing: learning rate (default "
                    "optimal = 1/(l2 (t0 + t)) with --l2 > 0, else invscaling)")
     p.add_argument("--eta0", type=float, help="sgd, mixing: initial learning rate "
-                                              "(default 0.3 for sgd, 0.1 for mixing)")
+                                              "(default 0.3 for sgd, 0.003 for mixing)")
     p.add_argument("--power-t", type=float, default=0.5, help="invscaling exponent")
     p.add_argument("--average", action="store_true", help="sgd: keep the mean of the iterates")
     p.add_argument("--local-epochs", type=int, default=1,

@@ -105,7 +105,7 @@ class MixingSolver(_StochasticSolver):
 
     name = "mixing"
     job = MRMixingPass
-    DEFAULT_ETA0 = 0.01
+    DEFAULT_ETA0 = 0.003
 
     def pass_params(self):
         o = self.options
