@@ -1,4 +1,6 @@
 """Shared datasets (written once per session as CSV) and helpers for running mrlearn."""
+import json
+
 import numpy as np
 import pytest
 from sklearn.datasets import load_breast_cancer, load_diabetes
@@ -6,7 +8,7 @@ from sklearn.preprocessing import StandardScaler
 
 from driver.cli import main
 from driver.passes import Runner
-from driver.train import TrainConfig, train
+from driver.train import TrainConfig, checkpoint_path, train
 from jobs.kernels import encode_labels, loss_sums
 
 
@@ -57,6 +59,21 @@ def fit(algo, path, runner="inline", mappers=None, conf_path=None, **options):
     """Train in-process; returns the model dict."""
     with Runner(runner, conf_path=conf_path, mappers=mappers) as r:
         return train(TrainConfig(algo, [path], **options), r)
+
+
+def interrupted_and_straight(config, checkpoint_dir, interrupt_after):
+    """Train ``config`` on the inline runner, interrupted after pass ``interrupt_after``
+    and resumed, and once straight through; returns (resumed model, straight model)."""
+    def interrupt(entry):
+        if entry["pass"] == interrupt_after:
+            raise KeyboardInterrupt
+
+    with Runner("inline") as runner:
+        with pytest.raises(KeyboardInterrupt):
+            train(config, runner, checkpoint_dir, report=interrupt)
+        with open(checkpoint_path(checkpoint_dir)) as f:
+            assert len(json.load(f)["history"]) == interrupt_after
+        return train(config, runner, checkpoint_dir, resume=True), train(config, runner)
 
 
 def theta_of(model):

@@ -174,7 +174,7 @@ def test_kmeans_on_the_cluster_equals_inline(on_cluster, blobs):
 
 
 def test_predict_and_partition_write_to_hdfs_and_counters_are_read(on_cluster, small_logistic,
-                                                                    tmp_path):
+                                                                    tmp_path, capsys):
     messy = tmp_path / "messy.csv"
     rows = open(small_logistic).read().splitlines()
     messy.write_text("\n".join(rows[:100] + ["1,not-a-number,2,3,4,5,6"] + rows[100:]) + "\n")
@@ -184,13 +184,16 @@ def test_predict_and_partition_write_to_hdfs_and_counters_are_read(on_cluster, s
                    "-q") == 0
     out = "hdfs:///user/mrlearn/out/predictions"
     common = ["-r", "hadoop", "--conf-path", on_cluster, "--input", data]
+    capsys.readouterr()
     assert run_cli("predict", "--model", model, "--output", out, "--skip-bad-rows", *common) == 0
+    assert "1 bad row(s) skipped" in capsys.readouterr().out  # from the job's counters
     predicted = [l for p in hdfs_utils.ls(out) if "/part-" in p
                  for l in hdfs_utils.read_text(p).splitlines()]
     assert len(predicted) == len(rows)
     parts = "hdfs:///user/mrlearn/out/parts"
     assert run_cli("partition", "--output", parts, "--parts", "3", "--by", "hash",
                    "--skip-bad-rows", *common) == 0
+    assert "%d rows written to 3 part files" % len(rows) in capsys.readouterr().out
     files = [p for p in hdfs_utils.ls(parts) if "/part-" in p]
     assert [p.rsplit("/", 1)[1] for p in files] == ["part-00000", "part-00001", "part-00002"]
     written = [l for p in files for l in hdfs_utils.read_text(p).splitlines()]

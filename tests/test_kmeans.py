@@ -9,11 +9,11 @@ from sklearn.datasets import load_digits, load_iris, load_wine
 from sklearn.metrics import adjusted_rand_score
 from sklearn.preprocessing import StandardScaler
 
-from conftest import run_cli, write_csv
+from conftest import interrupted_and_straight, run_cli, write_csv
 from driver.kmeans import KMeansSolver
 from driver.model import load_model, to_sklearn
 from driver.passes import Runner
-from driver.train import TrainConfig, checkpoint_path, train
+from driver.train import TrainConfig, train
 from jobs.clustering import (adjusted_rand_index, contingency, lloyd_sums, merge_top, nearest,
                              oversample, row_uniforms, top_list)
 
@@ -165,19 +165,8 @@ def test_centers_do_not_depend_on_the_number_of_mappers(iris):
 
 
 def test_kmeans_resumes_to_the_same_centers(iris, tmp_path):
-    ckpt = str(tmp_path / "ckpt")
     config = TrainConfig("kmeans", [iris[0]], k=3, n_init=3, seed=5)
-
-    def crash(entry):
-        if entry["pass"] == 3:
-            raise KeyboardInterrupt
-
-    with Runner("inline") as runner:
-        with pytest.raises(KeyboardInterrupt):
-            train(config, runner, ckpt, report=crash)
-        assert len(json.load(open(checkpoint_path(ckpt)))["history"]) == 3
-        resumed = train(config, runner, ckpt, resume=True)
-        straight = train(config, runner)
+    resumed, straight = interrupted_and_straight(config, str(tmp_path / "ckpt"), 3)
     assert resumed["cluster_centers"] == straight["cluster_centers"]
 
 

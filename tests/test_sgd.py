@@ -1,5 +1,4 @@
 """Distributed SGD and parameter mixing: exact, split-independent sampling; accuracy."""
-import json
 
 import numpy as np
 import pytest
@@ -8,9 +7,8 @@ from sklearn.linear_model import SGDClassifier
 from sklearn.model_selection import train_test_split
 from sklearn.preprocessing import StandardScaler
 
-from conftest import fit, objective, theta_of, write_csv
-from driver.passes import Runner
-from driver.train import TrainConfig, checkpoint_path, train
+from conftest import fit, interrupted_and_straight, objective, theta_of, write_csv
+from driver.train import TrainConfig
 from jobs.sgd import exact_sums, from_exact, learning_rate, sample_mask, sgd_pass_sums
 
 
@@ -100,17 +98,6 @@ def test_accuracy_matches_sklearn_sgdclassifier(cancer_split, solver, loss, sk_l
 def test_averaged_sgd_and_resume(cancer_split, tmp_path):
     config = TrainConfig("logistic", [cancer_split[0]], solver="sgd", l2=1e-3, max_iter=8,
                          average=True, schedule="adagrad", eta0=0.5)
-    ckpt = str(tmp_path / "ckpt")
-
-    def crash(entry):
-        if entry["pass"] == 4:
-            raise KeyboardInterrupt
-
-    with Runner("inline") as runner:
-        with pytest.raises(KeyboardInterrupt):
-            train(config, runner, ckpt, report=crash)
-        assert len(json.load(open(checkpoint_path(ckpt)))["history"]) == 4
-        resumed = train(config, runner, ckpt, resume=True)
-        straight = train(config, runner)
+    resumed, straight = interrupted_and_straight(config, str(tmp_path / "ckpt"), 4)
     assert resumed["coef"] == straight["coef"]
     assert straight["history"][-1]["objective"] < straight["history"][0]["objective"]

@@ -1,15 +1,13 @@
 """Training on the inline runner: the foundation's accuracy and pass-count targets."""
-import json
-
 import numpy as np
 import pytest
 from scipy.optimize import minimize
 from sklearn.linear_model import LogisticRegression
 
-from conftest import fit, objective, theta_of
+from conftest import fit, interrupted_and_straight, objective, theta_of
 from driver.errors import MrlearnError
 from driver.passes import Runner
-from driver.train import TrainConfig, checkpoint_path, train
+from driver.train import TrainConfig, train
 
 L2 = 1e-3
 
@@ -110,19 +108,8 @@ def test_lbfgs_converges_to_the_newton_solution(cancer, sklearn_logistic_optimum
 
 
 def test_interrupted_run_resumes_to_the_same_model(cancer, tmp_path):
-    ckpt = str(tmp_path / "ckpt")
     config = TrainConfig("logistic", [cancer[0]], solver="lbfgs", l2=L2, max_iter=200)
-
-    def crash_after_5(entry):
-        if entry["pass"] == 5:
-            raise KeyboardInterrupt
-
-    with Runner("inline") as runner, pytest.raises(KeyboardInterrupt):
-        train(config, runner, ckpt, report=crash_after_5)
-    assert len(json.load(open(checkpoint_path(ckpt)))["history"]) == 5
-    with Runner("inline") as runner:
-        resumed = train(config, runner, ckpt, resume=True)
-        straight = train(config, runner)
+    resumed, straight = interrupted_and_straight(config, str(tmp_path / "ckpt"), 5)
     assert resumed["coef"] == straight["coef"] and resumed["intercept"] == straight["intercept"]
     assert objectives(resumed) == objectives(straight)
 
