@@ -8,7 +8,6 @@ line as Hadoop streaming would, through the same ``MRObjectivePass`` mapper (par
 logistic loss, gradient at one candidate), measuring process CPU seconds; then both are
 run as a whole pass on the inline runner (wall seconds). Prints the figures and ratios.
 """
-import argparse
 import json
 import os
 import sys
@@ -16,9 +15,9 @@ import tempfile
 import time
 
 import numpy as np
-from sklearn.datasets import make_classification
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+from bench.datasets import logistic_data, rows_argument  # noqa: E402
 from driver.inputs import describe_inputs  # noqa: E402
 from driver.passes import Runner, run_pass  # noqa: E402
 from driver.prepare import prepare  # noqa: E402
@@ -41,18 +40,15 @@ def mapper_cpu_seconds(files, params, params_path):
 
 
 def main():
-    parser = argparse.ArgumentParser()
-    parser.add_argument("--rows", type=int, default=1_000_000)
-    args = parser.parse_args()
-    X, y = make_classification(n_samples=args.rows, n_features=20, n_informative=10,
-                               n_redundant=5, flip_y=0.05, random_state=7)
+    rows = rows_argument(__doc__)
+    X, y = logistic_data(rows)
     with tempfile.TemporaryDirectory() as tmp, Runner("inline") as runner:
         csv = os.path.join(tmp, "data.csv")
         np.savetxt(csv, np.column_stack([y, X]), delimiter=",", fmt="%.17g")
         started = time.time()
         prepare([csv], os.path.join(tmp, "packed"), runner)
         prepare_seconds = time.time() - started
-        figures = {"rows": args.rows, "prepare_seconds": prepare_seconds}
+        figures = {"rows": rows, "prepare_seconds": prepare_seconds}
         for name, path in (("csv", csv), ("packed", os.path.join(tmp, "packed"))):
             spec = describe_inputs([path])
             params = dict(spec.params(), loss="logistic", thetas=[[0.0] * 21], order=1)

@@ -7,17 +7,16 @@ n_redundant=5, flip_y=0.05, random_state=7)``, logistic loss, l2 = 1e-4; optimum
 scikit-learn ``LogisticRegression(C=1/(l2 n), tol=1e-10)``. Each solver runs on the inline
 runner with 2 input splits; prints the relative gap of the objective after each pass.
 """
-import argparse
 import os
 import sys
 import tempfile
 import time
 
 import numpy as np
-from sklearn.datasets import make_classification
 from sklearn.linear_model import LogisticRegression
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+from bench.datasets import logistic_data, rows_argument  # noqa: E402
 from driver.passes import Runner  # noqa: E402
 from driver.train import TrainConfig, train  # noqa: E402
 from jobs.kernels import loss_sums  # noqa: E402
@@ -32,12 +31,7 @@ def objective(X, y, theta):
 
 
 def main():
-    parser = argparse.ArgumentParser()
-    parser.add_argument("--rows", type=int, default=1_000_000)
-    args = parser.parse_args()
-    X, y = make_classification(n_samples=args.rows, n_features=20, n_informative=10,
-                               n_redundant=5, flip_y=0.05, random_state=7)
-    y = y.astype(float)
+    X, y = logistic_data(rows_argument(__doc__))
     clf = LogisticRegression(C=1 / (L2 * len(y)), tol=1e-10, max_iter=10000).fit(X, y)
     best = objective(X, y, np.append(clf.coef_[0], clf.intercept_))
     print("| solver | passes | final relative gap | gap after pass 1, 2, 3, ... | seconds |")

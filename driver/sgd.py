@@ -53,6 +53,12 @@ class _StochasticSolver:
         if before is not None and abs(before - objective) <= self.tol * max(abs(before), 1e-300):
             self.done, self.stop_reason = True, "converged"
 
+    def pass_params(self):
+        """What every stochastic pass needs; subclasses add theirs (:meth:`own_params`)."""
+        o = self.options
+        return dict({"loss": o["loss"], "theta": self.theta.tolist(), "seed": o["seed"],
+                     "pass_index": self.step + 1}, **self.own_params())
+
     def model_fields(self):
         theta = self.average_theta if self.average_theta is not None else self.theta
         return {"coef": np.asarray(theta)[:-1].tolist(), "intercept": float(theta[-1]),
@@ -79,10 +85,8 @@ class SGDSolver(_StochasticSolver):
     job = MRSGDPass
     DEFAULT_ETA0 = 0.3
 
-    def pass_params(self):
-        o = self.options
-        return {"loss": o["loss"], "theta": self.theta.tolist(), "seed": o["seed"],
-                "pass_index": self.step + 1, "batch_fraction": o["batch_fraction"]}
+    def own_params(self):
+        return {"batch_fraction": self.options["batch_fraction"]}
 
     def update(self, record):
         o = self.options
@@ -107,12 +111,9 @@ class MixingSolver(_StochasticSolver):
     job = MRMixingPass
     DEFAULT_ETA0 = 0.003
 
-    def pass_params(self):
-        o = self.options
-        local = {k: o[k] for k in ("local_epochs", "batch_size", "schedule", "eta0", "power_t",
-                                   "l2")}
-        return {"loss": o["loss"], "theta": self.theta.tolist(), "seed": o["seed"],
-                "pass_index": self.step + 1, "options": local}
+    def own_params(self):
+        return {"options": {k: self.options[k] for k in (
+            "local_epochs", "batch_size", "schedule", "eta0", "power_t", "l2")}}
 
     def update(self, record):
         objective = _objective(record["loss"][0], record["n"], self.theta, self.options["l2"])
