@@ -213,12 +213,16 @@ class PartitionedOutputJob(BlockJob):
     def init_split(self):
         self.part_keys = keys_for_reducers(self.params["parts"] + 1)
 
+    def key_for(self, part):
+        """Hook: the map output key sending text to part file ``part``."""
+        return self.part_keys[part]
+
     def mapper(self, key, line):
-        return [(self.part_keys[part], text) for part, text in super().mapper(key, line) or []]
+        return [(self.key_for(part), text) for part, text in super().mapper(key, line) or []]
 
     def final_pairs(self):
         for part, text in self.final_parts():
-            yield self.part_keys[part], text
+            yield self.key_for(part), text
         yield self.part_keys[-1], to_json(self.split_record)
 
     def final_parts(self):
@@ -227,7 +231,7 @@ class PartitionedOutputJob(BlockJob):
 
     def mapper_final(self):
         for part, text in self._flush():
-            yield self.part_keys[part], text
+            yield self.key_for(part), text
         for pair in self.final_pairs():
             yield pair
 

@@ -36,3 +36,17 @@ def keys_for_reducers(reducers):
             missing -= 1
         salt += 1
     return keys
+
+
+def ordered_key(prefix, reducer, reducers):
+    """A key ``prefix.salt`` that the HashPartitioner sends to ``reducer``.
+
+    Reducers see their keys sorted, so keys built from distinct fixed-width prefixes reach
+    a reducer in the order of the prefixes (the salt only breaks no tie).
+    """
+    salt = 0
+    while True:
+        key = "%s.%d" % (prefix, salt)
+        if hadoop_partition(json.dumps(key).encode("utf-8"), reducers) == reducer:
+            return key
+        salt += 1

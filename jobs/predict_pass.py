@@ -1,25 +1,27 @@
-"""Map-only prediction pass: one output line per well-formed input row, in input order.
+"""Prediction pass: one output line per well-formed input row, in input order.
 
 Parameters (``--params`` JSON): ``algo`` (``linear``, ``logistic``, ``svm`` or
 ``kmeans``), ``theta`` (d + 1 numbers ``[w, b]``) and ``classes`` (``[negative,
-positive]``) for linear models, ``centers`` (k rows of d numbers) for k-means.
+positive]``) for linear models, ``centers`` (k rows of d numbers) for k-means; ``files``
+(the input paths as tasks see them) and ``parts`` (N).
 
 Output lines (no key), comma-separated: ``linear`` -> ``prediction,label as read``;
 ``logistic`` -> ``label,probability of the positive class``; ``svm`` ->
-``label,decision value``; ``kmeans`` -> ``cluster id,distance to its center``. Bad rows are skipped and counted in the ``mrlearn/bad rows``
-counter; the first one of each split is named by a counter in the group
-:data:`FIRST_BAD_GROUP` as ``file|split start|line in split|reason``.
+``label,decision value``; ``kmeans`` -> ``cluster id,distance to its center``. Input file
+``i`` goes to part file ``i mod N``, its blocks keyed by (file, split, block) so a part
+holds its files' rows in input order. Part file N is the summary record: rows predicted,
+bad rows skipped and the first of them. (The summary travels in output rather than in
+counters because reading counters on EMR means waiting for the logs to reach S3.)
 """
-import numpy as np
-from mrjob.protocol import RawValueProtocol
-from mrjob.step import MRStep
+import os
+from urllib.parse import urlsplit
 
-from jobs.base import COUNTER_GROUP, BlockJob
+import numpy as np
+
+from jobs.base import PartitionedOutputJob
 from jobs.clustering import nearest
 from jobs.kernels import decision_function, sigmoid
-
-FIRST_BAD_GROUP = COUNTER_GROUP + " first bad row"
-ROWS_COUNTER = "rows predicted"
+from jobs.partitioning import ordered_key
 
 
 def format_predictions(algo, z, classes, y):
@@ -35,43 +37,50 @@ def format_predictions(algo, z, classes, y):
     return ["%s,%.17g" % (lab, v) for lab, v in zip(labels, z.tolist())]
 
 
-class MRPredictPass(BlockJob):
+def comparable_path(path):
+    """``path`` without what Hadoop may add or drop: a local or HDFS path keeps only its
+    path (``file:/a``, ``file:///a``, ``/a`` and ``hdfs://nn:8020/a`` -> ``/a``); other URIs
+    keep their bucket (``s3a://b/k`` -> ``s3://b/k``)."""
+    parts = urlsplit(path)
+    if parts.scheme in ("", "file", "hdfs", "viewfs"):
+        return os.path.normpath(parts.path)
+    return "s3://%s%s" % (parts.netloc, parts.path) if parts.scheme.startswith("s3") else path
 
-    OUTPUT_PROTOCOL = RawValueProtocol
+
+def file_index(split_file, files):
+    """Position of the split's file among the pass's ``files``."""
+    wanted = comparable_path(split_file)
+    for i, path in enumerate(files):
+        if comparable_path(path) == wanted:
+            return i
+    raise ValueError("input file %s is not among this pass's files %s" % (split_file, files))
+
+
+class MRPredictPass(PartitionedOutputJob):
 
     def init_split(self):
+        super(MRPredictPass, self).init_split()
         self.theta = np.asarray(self.params.get("theta", []), dtype=np.float64)
         self.centers = np.asarray(self.params.get("centers", []), dtype=np.float64)
+        self.file_index = file_index(self.split_file, self.params["files"])
+        self.blocks_written = 0
+
+    def key_for(self, part):
+        prefix = "%06d.%015d.%09d" % (self.file_index, self.split_start, self.blocks_written)
+        self.blocks_written += 1
+        return ordered_key(prefix, part, self.params["parts"] + 1)
 
     def process_block(self, X, y):
         if not len(X):
-            return
-        self.increment_counter(COUNTER_GROUP, ROWS_COUNTER, len(X))
+            return []
+        self.add_to_record({"n": len(X)})
         if self.params["algo"] == "kmeans":
             labels, d2 = nearest(X, self.centers)
             lines = ["%d,%.17g" % pair for pair in zip(labels.tolist(), np.sqrt(d2).tolist())]
         else:
             lines = format_predictions(self.params["algo"], decision_function(X, self.theta),
                                        self.params["classes"], y)
-        yield None, "\n".join(lines)
-
-    def final_pairs(self):
-        bad = self.split_record["first_bad"]
-        if bad:
-            name = "%s|%d|%d|%s" % (bad["file"], bad["split_start"], bad["line_in_split"],
-                                    bad["reason"])
-            self.increment_counter(FIRST_BAD_GROUP, name, 1)
-        return []
-
-    def jobconf(self):
-        conf = dict(super(MRPredictPass, self).jobconf(), **self.TEXT_OUTPUT_SEPARATOR)
-        conf["stream.map.output.field.separator"] = ","
-        conf["mapreduce.job.reduces"] = "0"
-        return conf
-
-    def steps(self):
-        return [MRStep(mapper_init=self.mapper_init, mapper=self.mapper,
-                       mapper_final=self.mapper_final)]
+        return [(self.file_index % self.params["parts"], "\n".join(lines))]
 
 
 if __name__ == "__main__":

@@ -173,8 +173,8 @@ def test_kmeans_on_the_cluster_equals_inline(on_cluster, blobs):
     np.testing.assert_allclose(trained["cluster_centers"], inline["cluster_centers"], rtol=1e-9)
 
 
-def test_predict_and_partition_write_to_hdfs_and_counters_are_read(on_cluster, small_logistic,
-                                                                    tmp_path, capsys):
+def test_predict_and_partition_write_to_hdfs_in_order(on_cluster, small_logistic, tmp_path,
+                                                      capsys):
     messy = tmp_path / "messy.csv"
     rows = open(small_logistic).read().splitlines()
     messy.write_text("\n".join(rows[:100] + ["1,not-a-number,2,3,4,5,6"] + rows[100:]) + "\n")
@@ -186,10 +186,13 @@ def test_predict_and_partition_write_to_hdfs_and_counters_are_read(on_cluster, s
     common = ["-r", "hadoop", "--conf-path", on_cluster, "--input", data]
     capsys.readouterr()
     assert run_cli("predict", "--model", model, "--output", out, "--skip-bad-rows", *common) == 0
-    assert "1 bad row(s) skipped" in capsys.readouterr().out  # from the job's counters
-    predicted = [l for p in hdfs_utils.ls(out) if "/part-" in p
-                 for l in hdfs_utils.read_text(p).splitlines()]
+    assert "1 bad row(s) skipped" in capsys.readouterr().out  # from the summary part
+    assert [p.rsplit("/", 1)[1] for p in hdfs_utils.ls(out)] == ["_SUCCESS", "part-00000"]
+    predicted = hdfs_utils.read_text(out + "/part-00000").splitlines()
     assert len(predicted) == len(rows)
+    labels = [float(line.split(",")[0]) for line in rows]
+    in_order = [float(line.split(",")[0]) for line in predicted] == np.array(labels)
+    assert in_order.mean() > 0.9  # row order kept (shuffled rows would agree half the time)
     parts = "hdfs:///user/mrlearn/out/parts"
     assert run_cli("partition", "--output", parts, "--parts", "3", "--by", "hash",
                    "--skip-bad-rows", *common) == 0

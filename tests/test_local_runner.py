@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 from sklearn.linear_model import LogisticRegression
 
-from conftest import fit, objective, run_cli, theta_of
+from conftest import fit, objective, run_cli, theta_of, write_csv
 from jobs_location_job import MRJobsLocation
 from driver.inputs import describe_inputs
 from driver.passes import Runner, run_pass
@@ -69,15 +69,18 @@ def test_killed_driver_resumes_to_the_same_model(cancer, tmp_path):
     assert resumed["n_passes"] == straight["n_passes"]
 
 
-def test_predict_on_local_runner_keeps_every_row(diabetes, tmp_path):
+def test_predict_on_local_runner_writes_each_input_file_in_order(diabetes, tmp_path):
     path, X, y = diabetes
     model = str(tmp_path / "m.json")
     assert run_cli("train", "--algo", "linear", "--input", path, "--model", model, "-q") == 0
+    halves = [write_csv(tmp_path / name, y[rows], X[rows]) for name, rows in
+              (("b.csv", slice(0, 200)), ("a.csv", slice(200, None)))]
     out = str(tmp_path / "pred")
-    assert run_cli("predict", "--model", model, "--input", path, "--output", out,
-                   "-r", "local", "--mappers", "2") == 0
+    assert run_cli("predict", "--model", model, "--input", *halves, "--output", out,
+                   "-r", "local", "--mappers", "3", "--jobconf",
+                   "mapreduce.input.fileinputformat.split.maxsize=4000") == 0
     parts = sorted(p for p in os.listdir(out) if p.startswith("part-"))
-    assert len(parts) >= 2
+    assert parts == ["part-00000", "part-00001"]  # b.csv, then a.csv, as given
     rows = [line.split(",") for p in parts for line in open(os.path.join(out, p)).read().split()]
     m = json.load(open(model))
     np.testing.assert_allclose([float(r[0]) for r in rows], X @ m["coef"] + m["intercept"],
