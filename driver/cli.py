@@ -52,6 +52,10 @@ def _add_runner_args(parser):
     parser.add_argument("--mappers", type=int, help="number of map tasks")
     parser.add_argument("--jobconf", action="append", default=[], metavar="KEY=VALUE",
                         help="Hadoop job configuration for every pass (repeatable)")
+    parser.add_argument("--cluster-id", help="emr: run every pass on this existing cluster "
+                                             "(none is created or terminated)")
+    parser.add_argument("--keep-cluster", action="store_true",
+                        help="emr: leave the cluster this command creates running")
 
 
 def build_parser():
@@ -141,7 +145,8 @@ def _runner(args):
         if not sep or not key:
             raise MrlearnError("--jobconf takes KEY=VALUE, not %r" % item)
         jobconf[key] = value
-    return Runner(args.runner, args.conf_path, args.mappers, jobconf)
+    return Runner(args.runner, args.conf_path, args.mappers, jobconf, args.cluster_id,
+                  args.keep_cluster)
 
 
 def _label_col(args):
@@ -180,7 +185,7 @@ def cmd_train(args):
     with _runner(args) as runner:
         model = train(config, runner, args.checkpoint_dir, args.resume,
                       None if args.quiet else _print_pass)
-    save_model(args.model, model)
+        save_model(args.model, model)  # with the runner's S3 settings
     print("%s/%s: %s after %d pass(es), objective %.10g; model written to %s%s" % (
         model["algo"], model["solver"], model["stop_reason"], model["n_passes"],
         model["objective"], args.model, _skipped(model["bad_rows"])))

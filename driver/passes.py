@@ -6,6 +6,7 @@ runner-specific (which mrjob switches, shipping the ``jobs`` package) is in
 :meth:`Runner.mrjob_args`.
 """
 import json
+import logging
 import os
 import shutil
 import tempfile
@@ -15,6 +16,7 @@ from mrjob.step import StepFailedException
 
 import hdfs_utils
 import jobs
+from driver.emr import EmrCluster
 from driver.errors import MrlearnError
 from jobs.partitioning import hadoop_partition
 
@@ -28,7 +30,8 @@ class Runner:
     context manager so it is removed at the end.
     """
 
-    def __init__(self, name="inline", conf_path=None, mappers=None, jobconf=None):
+    def __init__(self, name="inline", conf_path=None, mappers=None, jobconf=None,
+                 cluster_id=None, keep_cluster=False):
         if name not in RUNNERS:
             raise MrlearnError("unknown runner %r; choose one of %s" % (name, ", ".join(RUNNERS)))
         if mappers is not None and mappers < 1:
@@ -39,6 +42,13 @@ class Runner:
         self.conf_path = conf_path
         self.mappers = mappers
         self.jobconf = dict(jobconf or {})
+        if (cluster_id or keep_cluster) and name != "emr":
+            raise MrlearnError("--cluster-id and --keep-cluster are for -r emr")
+        self.emr = EmrCluster(conf_path, cluster_id, keep_cluster) if name == "emr" else None
+        if self.emr:
+            # step states, logged by mrjob at INFO, are the only view of a pass in flight
+            for logger in ("mrjob.emr", "driver.emr"):
+                logging.getLogger(logger).setLevel(logging.INFO)
         self.scratch = tempfile.mkdtemp(prefix="mrlearn-")
         self._jobs_zip = None
         self._n_params = 0
@@ -48,6 +58,8 @@ class Runner:
 
     def __exit__(self, *exc):
         shutil.rmtree(self.scratch, ignore_errors=True)
+        if self.emr:
+            self.emr.close()
 
     def jobs_zip(self):
         """Zip of the ``jobs`` package, for tasks where mrlearn is not installed."""
@@ -70,6 +82,10 @@ class Runner:
         if self.name in ("hadoop", "emr"):
             # the driver checked the inputs once; mrjob would ask the cluster again each pass
             args += ["--no-check-input-paths"]
+        if self.emr:
+            # every pass is a step on the command's one cluster; results come back in the
+            # reducer's output, so no pass waits minutes for its logs to reach S3
+            args += ["--cluster-id", self.emr.cluster_id(), "--no-read-logs"]
         if self.mappers:
             if self.name in ("inline", "local"):
                 args += ["--num-cores", str(self.mappers)]
@@ -89,10 +105,25 @@ class Runner:
 
     def task_path(self, path):
         """A path as tasks see it: for Hadoop a local path is ``file://`` (mrjob would take
-        it for an HDFS path)."""
-        if self.name != "hadoop" or hdfs_utils.is_uri(path) or path.startswith("file://"):
+        it for an HDFS path); EMR steps read and write S3 in place, never local paths."""
+        if hdfs_utils.is_uri(path):
+            return path
+        if self.emr:
+            raise MrlearnError("-r emr reads inputs and writes outputs in place on S3; %s is "
+                               "a local path: copy it to s3:// first (aws s3 cp) or give an "
+                               "s3:// output" % path)
+        if self.name != "hadoop" or path.startswith("file://"):
             return path
         return "file://" + os.path.abspath(path)
+
+    def failure_hint(self, mr):
+        """Where the failed pass's task errors are (mrjob logged them, except on EMR)."""
+        if not self.emr:
+            return "the task's error is logged above"
+        steps = getattr(mr, "_step_ids", None) or ["(not submitted)"]
+        return "step %s on cluster %s; its logs reach %s within minutes" % (
+            steps[-1], self.emr.cluster_id(),
+            self.emr.log_dir(steps[-1]) or "the cluster's log URI (set cloud_log_dir)")
 
     def working_dir(self):
         """A fresh directory to run one pass from (Hadoop's LocalJobRunner links the job's
@@ -112,10 +143,10 @@ class Runner:
 
 
 def job_args(runner, params, inputs, output_dir=None):
-    args = runner.mrjob_args() + ["--params", runner.params_file(params)]
+    paths = runner.input_paths(inputs)  # a path the runner cannot use fails before it starts
     if output_dir:
-        args += ["--output-dir", runner.task_path(output_dir)]
-    return args + runner.input_paths(inputs)
+        paths = ["--output-dir", runner.task_path(output_dir)] + paths
+    return runner.mrjob_args() + ["--params", runner.params_file(params)] + paths
 
 
 def _run(mr, job_class, runner):
@@ -126,8 +157,8 @@ def _run(mr, job_class, runner):
             os.chdir(runner.working_dir())
         mr.run()
     except StepFailedException as e:
-        raise MrlearnError("%s failed on the %s runner (%s); the task's error is logged above"
-                           % (job_class.__name__, mr.alias, e))
+        raise MrlearnError("%s failed on the %s runner (%s); %s"
+                           % (job_class.__name__, mr.alias, e, runner.failure_hint(mr)))
     finally:
         os.chdir(cwd)
 
@@ -190,15 +221,3 @@ def _hash_partitioned(sim_runner_class):
             return reducers
 
     return HashPartitionedRunner
-
-
-def run_map_only(job_class, params, inputs, output_dir, runner):
-    """Run a map-only pass writing to ``output_dir``; returns its counters (dict)."""
-    job = job_class(args=job_args(runner, params, inputs, output_dir))
-    with job.make_runner() as mr:
-        _run(mr, job_class, runner)
-        counters = {}
-        for step_counters in mr.counters():
-            for group, values in step_counters.items():
-                counters.setdefault(group, {}).update(values)
-    return counters

@@ -13,6 +13,13 @@ import tempfile
 from mrjob.fs.local import LocalFilesystem
 
 _LOCAL = LocalFilesystem()
+_S3 = []  # the S3 filesystem in use, when a runner configured one (see use_s3)
+
+
+def use_s3(s3_filesystem):
+    """Serve ``s3://`` URIs with ``s3_filesystem`` (an mrjob ``S3Filesystem`` set up with
+    a runner's endpoint, region and credentials) until ``use_s3(None)``."""
+    _S3[:] = [s3_filesystem] if s3_filesystem is not None else []
 
 
 def is_uri(path):
@@ -34,6 +41,8 @@ def filesystem(path):
         from mrjob.fs.hadoop import HadoopFilesystem
         return HadoopFilesystem()
     if scheme in ("s3", "s3a", "s3n"):
+        if _S3:
+            return _S3[0]
         from mrjob.fs.s3 import S3Filesystem
         return S3Filesystem()
     raise ValueError("unsupported URI scheme %r in %s; use a local path, hdfs:// or s3://"

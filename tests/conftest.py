@@ -1,5 +1,8 @@
 """Shared datasets (written once per session as CSV) and helpers for running mrlearn."""
 import json
+import os
+import subprocess
+import sys
 
 import numpy as np
 import pytest
@@ -10,6 +13,38 @@ from driver.cli import main
 from driver.passes import Runner
 from driver.train import TrainConfig, checkpoint_path, train
 from jobs.kernels import encode_labels, loss_sums
+
+HADOOP_DIR = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
+                          "conf", "hadoop")
+
+
+def fail_or_skip(message):
+    """Skip a real-Hadoop test that cannot run here; in CI (``CI`` set) fail it instead."""
+    if os.environ.get("CI"):
+        pytest.fail(message)
+    pytest.skip(message)
+
+
+@pytest.fixture(scope="session")
+def hadoop_home():
+    """HADOOP_HOME of the jars ``conf/hadoop/provision`` fetches from Maven Central."""
+    try:
+        done = subprocess.run([os.path.join(HADOOP_DIR, "provision")], capture_output=True,
+                              text=True, timeout=1800, check=True)
+    except (OSError, subprocess.SubprocessError) as e:
+        fail_or_skip("cannot provision Hadoop from Maven Central: %s %s"
+                     % (e, getattr(e, "stderr", "") or ""))
+    return done.stdout.strip()
+
+
+@pytest.fixture(scope="session")
+def task_python(tmp_path_factory):
+    """A Python for tasks with numpy only (mrjob ships itself, mrlearn ships ``jobs``)."""
+    venv = tmp_path_factory.mktemp("task-venv")
+    subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True, timeout=300)
+    subprocess.run([str(venv / "bin" / "pip"), "install", "-q", "numpy==" + np.__version__],
+                   check=True, timeout=900)
+    return str(venv / "bin" / "python")
 
 
 def write_csv(path, y, X, header=None):

@@ -9,8 +9,6 @@ import collections
 import importlib.util
 import json
 import os
-import subprocess
-import sys
 
 import numpy as np
 import pytest
@@ -18,41 +16,10 @@ import yaml
 from sklearn.datasets import make_blobs, make_classification
 
 import hdfs_utils
-from conftest import fit, run_cli, theta_of, write_csv
+from conftest import HADOOP_DIR, fail_or_skip, fit, run_cli, theta_of, write_csv
 from driver.train import checkpoint_path
 
 pytestmark = pytest.mark.hadoop
-HADOOP_DIR = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
-                          "conf", "hadoop")
-
-
-def _fail_or_skip(message):
-    if os.environ.get("CI"):
-        pytest.fail(message)
-    pytest.skip(message)
-
-
-@pytest.fixture(scope="session")
-def hadoop_home():
-    try:
-        done = subprocess.run([os.path.join(HADOOP_DIR, "provision")], capture_output=True,
-                              text=True, timeout=1800, check=True)
-    except (OSError, subprocess.SubprocessError) as e:
-        _fail_or_skip("cannot provision Hadoop from Maven Central: %s %s"
-                      % (e, getattr(e, "stderr", "") or ""))
-    return done.stdout.strip()
-
-
-@pytest.fixture(scope="session")
-def task_python(tmp_path_factory):
-    """A Python for tasks with numpy only (mrjob ships itself, mrlearn ships ``jobs``)."""
-    venv = tmp_path_factory.mktemp("task-venv")
-    subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True, timeout=300)
-    subprocess.run([str(venv / "bin" / "pip"), "install", "-q", "numpy==" + np.__version__],
-                   check=True, timeout=900)
-    return str(venv / "bin" / "python")
-
-
 @pytest.fixture(scope="session")
 def cluster(hadoop_home, tmp_path_factory):
     spec = importlib.util.spec_from_file_location("minicluster",
@@ -64,7 +31,7 @@ def cluster(hadoop_home, tmp_path_factory):
         mc.start(timeout=300)
     except Exception as e:  # the cluster's own error text says why
         mc.stop()
-        _fail_or_skip("the Hadoop mini-cluster did not start: %s" % e)
+        fail_or_skip("the Hadoop mini-cluster did not start: %s" % e)
     yield mc
     mc.stop()
 
