@@ -134,7 +134,7 @@ def test_newton_on_emr_equals_inline_on_one_cluster_built_from_the_conf(aws, con
         assert aws.s3.head_object(Bucket=BUCKET, Key=key)["ServerSideEncryption"] == "AES256"
 
 
-def test_kmeans_on_an_existing_cluster_creates_none(aws, conf, tmp_path):
+def test_kmeans_and_predict_on_an_existing_cluster_create_none(aws, conf, tmp_path):
     X, _ = make_blobs(n_samples=2000, n_features=3, centers=3, cluster_std=0.6, random_state=4)
     local = str(tmp_path / "blobs.csv")
     np.savetxt(local, X, delimiter=",", fmt="%.17g")
@@ -154,6 +154,18 @@ def test_kmeans_on_an_existing_cluster_creates_none(aws, conf, tmp_path):
     inline = fit("kmeans", local, k=3, n_init=2)
     assert trained["n_passes"] == inline["n_passes"] == len(_steps(aws, cluster_id))
     np.testing.assert_allclose(trained["cluster_centers"], inline["cluster_centers"], rtol=1e-9)
+
+    # predict on the same cluster: part 0 is the input file's rows, in order
+    assert run_cli("predict", "--model", model, "--input", data, "-r", "emr", "--conf-path",
+                   conf, "--cluster-id", cluster_id, "--output",
+                   "s3://%s/predictions/blobs" % BUCKET) == 0
+    lines = aws.s3.get_object(Bucket=BUCKET, Key="predictions/blobs/part-00000")["Body"].read()
+    predicted = np.array([line.split(",") for line in lines.decode().split()], dtype=float)
+    centers = np.array(trained["cluster_centers"])
+    distances = np.linalg.norm(X[:, None, :] - centers[None], axis=2)
+    np.testing.assert_array_equal(predicted[:, 0], distances.argmin(axis=1))
+    np.testing.assert_allclose(predicted[:, 1], distances.min(axis=1), rtol=1e-9)
+    assert _cluster_ids(aws) == before
     state = aws.emr.describe_cluster(ClusterId=cluster_id)["Cluster"]["Status"]["State"]
     assert state == "WAITING"  # not ours to terminate
 
