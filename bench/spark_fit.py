@@ -19,7 +19,11 @@ MAX_ITER = 1000
 
 
 def fit(csv, l2):
-    """Start a local[2] session, read ``csv`` and fit; the dict printed by :func:`main`."""
+    """Start a local[2] session, read ``csv`` and fit; the dict printed by :func:`main`.
+
+    pyspark is imported here, inside the timed session start, so that :mod:`bench.suite`
+    can read :data:`TOL` where pyspark is not installed.
+    """
     started = time.perf_counter()
     from pyspark.ml.classification import LogisticRegression
     from pyspark.ml.feature import VectorAssembler

@@ -85,27 +85,38 @@ def machine():
 
 def measure_size(workspace, rows, args, spark, results):
     """Append every figure measured at ``rows`` rows to the lists in ``results``."""
+    optimum = measure_convergence(workspace, rows, args.solvers, results)
+    measure_kmeans(workspace, rows, results)
+    progress("%d rows: end to end" % rows)
+    results["end_to_end"] += end_to_end.end_to_end(workspace, rows, optimum, spark)
+    progress("%d rows: one pass, packed and single process" % rows)
+    _, _, csv = workspace.logistic(rows)
+    results["pass_cost"] += [
+        local_pass_record(rows, workspace.packed(csv)[0], report.LOCAL_PACKED),
+        pass_record(rows, report.SINGLE_PROCESS, pass_cost.single_process_seconds(csv))]
+
+
+def measure_convergence(workspace, rows, solvers, results):
+    """scikit-learn's optimum and each solver's passes to it; returns the optimal objective."""
     X, y, csv = workspace.logistic(rows)
     progress("%d rows: scikit-learn's optimum" % rows)
     optimum = dict(logistic_optimum(X, y), rows=rows)
     results["reference"].append(optimum)
     packed, _ = workspace.packed(csv)
-    for solver in args.solvers:
+    for solver in solvers:
         progress("%d rows: %s to the optimum" % (rows, solver))
         results["convergence"].append(dict(
             convergence.solver_run(solver, packed, X, y, optimum["objective"]), rows=rows))
+    return optimum["objective"]
+
+
+def measure_kmeans(workspace, rows, results):
     progress("%d rows: k-means" % rows)
-    blobs, blobs_csv = workspace.blobs(rows)
-    sklearn_kmeans = kmeans_optimum(blobs)
+    X, csv = workspace.blobs(rows)
+    sklearn_kmeans = kmeans_optimum(X)
     results["kmeans"].append(dict(
-        convergence.kmeans_run(workspace.packed(blobs_csv)[0], blobs, sklearn_kmeans["inertia"]),
+        convergence.kmeans_run(workspace.packed(csv)[0], X, sklearn_kmeans["inertia"]),
         rows=rows, **{"sklearn_" + k: v for k, v in sklearn_kmeans.items()}))
-    progress("%d rows: end to end" % rows)
-    results["end_to_end"] += end_to_end.end_to_end(workspace, rows, optimum["objective"], spark)
-    progress("%d rows: one pass, packed and single process" % rows)
-    results["pass_cost"] += [
-        local_pass_record(rows, packed, report.LOCAL_PACKED),
-        pass_record(rows, report.SINGLE_PROCESS, pass_cost.single_process_seconds(csv))]
 
 
 def pass_record(rows, measured, seconds):
