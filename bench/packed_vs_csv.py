@@ -14,10 +14,8 @@ import sys
 import tempfile
 import time
 
-import numpy as np
-
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-from bench.datasets import logistic_data, rows_argument  # noqa: E402
+from bench.datasets import logistic_data, rows_argument, write_csv  # noqa: E402
 from driver.inputs import describe_inputs  # noqa: E402
 from driver.passes import Runner, run_pass  # noqa: E402
 from driver.prepare import prepare  # noqa: E402
@@ -43,8 +41,7 @@ def main():
     rows = rows_argument(__doc__)
     X, y = logistic_data(rows)
     with tempfile.TemporaryDirectory() as tmp, Runner("inline") as runner:
-        csv = os.path.join(tmp, "data.csv")
-        np.savetxt(csv, np.column_stack([y, X]), delimiter=",", fmt="%.17g")
+        csv = write_csv(os.path.join(tmp, "data.csv"), y, X)
         started = time.time()
         prepare([csv], os.path.join(tmp, "packed"), runner)
         prepare_seconds = time.time() - started

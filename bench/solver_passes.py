@@ -14,13 +14,13 @@ import tempfile
 import numpy as np
 from scipy.optimize import minimize
 from sklearn.datasets import load_breast_cancer, load_diabetes
-from sklearn.linear_model import LogisticRegression
 from sklearn.preprocessing import StandardScaler
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+from bench.datasets import write_csv  # noqa: E402
+from bench.reference import logistic_optimum, objective_and_gradient  # noqa: E402
 from driver.passes import Runner  # noqa: E402
 from driver.train import TrainConfig, train  # noqa: E402
-from jobs.kernels import encode_labels, loss_sums  # noqa: E402
 
 L2 = 1e-3
 RUNS = [  # (algo, dataset, l2, solvers)
@@ -30,35 +30,25 @@ RUNS = [  # (algo, dataset, l2, solvers)
 ]
 
 
-def objective(loss, X, y, theta, l2):
-    sums = loss_sums(loss, X, encode_labels(y, loss), theta[None, :], 1)
-    w = theta[:-1]
-    return (sums["loss"][0] / len(y) + 0.5 * l2 * w @ w,
-            sums["grad"][0] / len(y) + l2 * np.append(w, 0.0))
-
-
 def datasets(tmp):
     X, y = load_breast_cancer(return_X_y=True)
     Xd, yd = load_diabetes(return_X_y=True)
     out = {}
     for name, (A, b) in {"breast_cancer": (StandardScaler().fit_transform(X), y.astype(float)),
                          "diabetes": (Xd, yd)}.items():
-        path = os.path.join(tmp, name + ".csv")
-        np.savetxt(path, np.column_stack([b, A]), delimiter=",", fmt="%.17g")
-        out[name] = (path, A, b)
+        out[name] = (write_csv(os.path.join(tmp, name + ".csv"), b, A), A, b)
     return out
 
 
 def optimum(algo, X, y, l2):
     if algo == "logistic":
-        clf = LogisticRegression(C=1 / (l2 * len(y)), tol=1e-10, max_iter=10000).fit(X, y)
-        return objective("logistic", X, y, np.append(clf.coef_[0], clf.intercept_), l2)[0]
+        return logistic_optimum(X, y, l2)["objective"]
     if algo == "svm":
-        return minimize(lambda t: objective("squared_hinge", X, y, t, l2), np.zeros(X.shape[1] + 1),
-                        jac=True, method="L-BFGS-B",
+        return minimize(lambda t: objective_and_gradient("squared_hinge", X, y, t, l2),
+                        np.zeros(X.shape[1] + 1), jac=True, method="L-BFGS-B",
                         options={"maxiter": 20000, "ftol": 1e-16, "gtol": 1e-13}).fun
     theta = np.linalg.lstsq(np.column_stack([X, np.ones(len(y))]), y, rcond=None)[0]
-    return objective("squared", X, y, theta, 0.0)[0]
+    return objective_and_gradient("squared", X, y, theta, 0.0)[0]
 
 
 def main():
