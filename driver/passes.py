@@ -22,6 +22,11 @@ from driver.errors import MrlearnError
 from jobs.partitioning import hadoop_partition
 
 RUNNERS = ("inline", "local", "hadoop", "emr")
+SINGLE_THREADED_BLAS = ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS")
+"""Every task gets one BLAS thread: tasks run one per core (the local runner's processes,
+Hadoop's one-vcore containers) on blocks of a few thousand rows, where more threads only
+spin against the node's other tasks (2 cores, 1M rows, one packed Newton map task: 3.8 s
+with a thread per core, 1.5 s with one; a 250k-row CSV one: 5.2 s -> 2.4 s)."""
 
 
 class Runner:
@@ -80,6 +85,8 @@ class Runner:
         if self.name != "inline":
             # tasks run in fresh interpreters, possibly on machines without mrlearn
             args += ["--py-files", self.jobs_zip()]
+            for variable in SINGLE_THREADED_BLAS:
+                args += ["--cmdenv", "%s=1" % variable]
         if self.name == "local":
             args += local_task_args()
         if self.name in ("hadoop", "emr"):
@@ -97,6 +104,13 @@ class Runner:
         for key, value in sorted(self.jobconf.items()):
             args += ["--jobconf", "%s=%s" % (key, value)]
         return args
+
+    def mrjob_runner_class(self, job):
+        """The mrjob runner class to run ``job`` with: mrjob's, except that the local
+        runner makes one input split per mapper (mrjob makes two, hence two waves of task
+        interpreters, 0.3-0.5 s each, per pass), as Hadoop makes about one per map slot."""
+        runner_class = job._runner_class()
+        return _one_split_per_mapper(runner_class) if self.name == "local" else runner_class
 
     def input_paths(self, files):
         """Input paths as this runner's tasks should see them.
@@ -153,13 +167,8 @@ def local_task_args():
     - The standard library's distutils where there is one (before Python 3.12): mrjob
       imports distutils, which setuptools' shim in a virtualenv answers by loading all of
       setuptools, 0.14 s a task.
-    - One OpenBLAS thread per task unless the environment sets ``OPENBLAS_NUM_THREADS``:
-      tasks run one per core, as Hadoop gives a container one core; a BLAS thread per core
-      in each costs 0.05 s of CPU at import and oversubscribes the cores.
     """
     args = ["--no-bootstrap-mrjob"]
-    if "OPENBLAS_NUM_THREADS" not in os.environ:
-        args += ["--cmdenv", "OPENBLAS_NUM_THREADS=1"]
     if os.path.isfile(os.path.join(sysconfig.get_path("stdlib"), "distutils", "__init__.py")):
         args += ["--cmdenv", "SETUPTOOLS_USE_DISTUTILS=stdlib"]
     return args
@@ -189,7 +198,7 @@ def _run(mr, job_class, runner):
 def run_pass(job_class, params, inputs, runner):
     """Run one summary pass; returns the reducer's single record (a dict of JSON types)."""
     job = job_class(args=job_args(runner, params, inputs))
-    with job.make_runner() as mr:
+    with runner.mrjob_runner_class(job)(**job._runner_kwargs()) as mr:
         _run(mr, job_class, runner)
         records = [value for _, value in job.parse_output(mr.cat_output())]
     if len(records) != 1:
@@ -207,7 +216,7 @@ def run_partitioned(job_class, params, inputs, output_dir, runner):
     reducers = params["parts"] + 1
     runner_args = ["--jobconf", "mapreduce.job.reduces=%d" % reducers]
     job = job_class(args=job_args(runner, params, inputs, output_dir) + runner_args)
-    runner_class = job._runner_class()
+    runner_class = runner.mrjob_runner_class(job)
     if runner.name in ("inline", "local"):
         runner_class = _hash_partitioned(runner_class)
     with runner_class(**job._runner_kwargs()) as mr:
@@ -244,3 +253,15 @@ def _hash_partitioned(sim_runner_class):
             return reducers
 
     return HashPartitionedRunner
+
+
+def _one_split_per_mapper(local_runner_class):
+    class OneSplitPerMapperRunner(local_runner_class):
+        def _pick_mapper_split_size(self, input_paths, step_num):
+            """mrjob's rule (a compressed file is one split; the rest is cut evenly) aiming
+            at one split per mapper instead of two."""
+            plain = [p for p in input_paths if not p.endswith((".gz", ".bz2"))]
+            splits = max(self._num_mappers(step_num) - (len(input_paths) - len(plain)), 1)
+            return max(1, -(-sum(os.path.getsize(p) for p in plain) // splits))
+
+    return OneSplitPerMapperRunner
