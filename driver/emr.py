@@ -72,8 +72,8 @@ class EmrCluster:
         if self._created_id is None:
             self._created_id = self._emr.make_persistent_cluster()
             log.info("created EMR cluster %s; every pass is one step on it; it is "
-                        "%s when this command ends", self._created_id,
-                        "kept running (--keep-cluster)" if self.keep else "terminated")
+                     "%s when this command ends", self._created_id,
+                     "kept running (--keep-cluster)" if self.keep else "terminated")
         return self._created_id
 
     def log_dir(self, step_id):
@@ -88,8 +88,8 @@ class EmrCluster:
         try:
             if self._created_id and self.keep:
                 log.info("EMR cluster %s keeps running; reuse it with --cluster-id %s, "
-                            "stop it with: aws emr terminate-clusters --cluster-ids %s",
-                            self._created_id, self._created_id, self._created_id)
+                         "stop it with: aws emr terminate-clusters --cluster-ids %s",
+                         self._created_id, self._created_id, self._created_id)
             elif self._created_id:
                 # terminates it and removes its bootstrap files; its logs stay
                 self._emr.cleanup(mode=["TMP"])

@@ -105,12 +105,18 @@ class Runner:
             args += ["--jobconf", "%s=%s" % (key, value)]
         return args
 
-    def mrjob_runner_class(self, job):
+    def mrjob_runner_class(self, job, partitioned=False):
         """The mrjob runner class to run ``job`` with: mrjob's, except that the local
         runner makes one input split per mapper (mrjob makes two, hence two waves of task
-        interpreters, 0.3-0.5 s each, per pass), as Hadoop makes about one per map slot."""
+        interpreters, 0.3-0.5 s each, per pass), as Hadoop makes about one per map slot;
+        and, for ``partitioned`` output, the simulated runners assign reducers the way
+        Hadoop's HashPartitioner does."""
         runner_class = job._runner_class()
-        return _one_split_per_mapper(runner_class) if self.name == "local" else runner_class
+        if self.name == "local":
+            runner_class = _one_split_per_mapper(runner_class)
+        if partitioned and self.name in ("inline", "local"):
+            runner_class = _hash_partitioned(runner_class)
+        return runner_class
 
     def input_paths(self, files):
         """Input paths as this runner's tasks should see them.
@@ -216,10 +222,7 @@ def run_partitioned(job_class, params, inputs, output_dir, runner):
     reducers = params["parts"] + 1
     runner_args = ["--jobconf", "mapreduce.job.reduces=%d" % reducers]
     job = job_class(args=job_args(runner, params, inputs, output_dir) + runner_args)
-    runner_class = runner.mrjob_runner_class(job)
-    if runner.name in ("inline", "local"):
-        runner_class = _hash_partitioned(runner_class)
-    with runner_class(**job._runner_kwargs()) as mr:
+    with runner.mrjob_runner_class(job, partitioned=True)(**job._runner_kwargs()) as mr:
         _run(mr, job_class, runner)
     summary_path = output_dir.rstrip("/") + "/part-%05d" % params["parts"]
     summary = json.loads(hdfs_utils.read_text(summary_path))
