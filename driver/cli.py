@@ -6,8 +6,11 @@ else is our bug and keeps its traceback.
 import argparse
 import json
 import logging
+import math
 import os
 import sys
+
+import numpy as np
 
 from driver.errors import MrlearnError
 from driver.evaluate import evaluate
@@ -18,28 +21,72 @@ from driver.passes import RUNNERS, Runner
 from driver.predict import predict
 from driver.prepare import prepare
 from driver.kmeans import INITS
+from driver.locations import check_outputs
 from driver.train import ALGOS, TrainConfig, train
 from jobs.sgd import SCHEDULES
 
 DEMO_DATA = os.path.join(os.path.dirname(os.path.abspath(__file__)), "data")
 
 
-def _add_input_args(parser, model_required=False):
+def finite_float(text):
+    """argparse type: a finite number (``nan`` and ``inf`` are refused)."""
+    value = float(text)
+    if not math.isfinite(value):
+        raise argparse.ArgumentTypeError("must be a finite number, not %r" % text)
+    return value
+
+
+def fraction(text):
+    """argparse type: a number in [0, 1]."""
+    value = float(text)
+    if not 0.0 <= value <= 1.0:
+        raise argparse.ArgumentTypeError("must be between 0 and 1, not %r" % text)
+    return value
+
+
+def positive_int(text):
+    """argparse type: an integer >= 1."""
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError("must be at least 1, not %r" % text)
+    return value
+
+
+def label_col(text):
+    """argparse type: a 0-based column number, or ``none`` for rows without a label."""
+    return "none" if text.lower() == "none" else int(text)
+
+
+def _label_col(args):
+    """``--label-col`` as the library takes it: "default" when not given, None for none."""
+    return {None: "default", "none": None}.get(args.label_col, args.label_col)
+
+
+class _Parser(argparse.ArgumentParser):
+    """An option error is one line (exit 2) pointing at --help, not the whole usage."""
+
+    def error(self, message):
+        self.exit(2, "%s: error: %s (see %s --help)\n" % (self.prog, message, self.prog))
+
+
+def _add_input_args(parser):
     parser.add_argument("--input", nargs="+", required=True, metavar="PATH",
                         help="CSV files, directories or globs (.gz/.bz2 fine); label in "
                              "--label-col, features in the other columns")
-    parser.add_argument("--label-col", type=int, help="0-based label column (default: 0; "
-                        "k-means: none, every column is a feature)")
+    parser.add_argument("--label-col", type=label_col,
+                        help="0-based label column, or none (default: 0; k-means: none, every "
+                             "column is a feature; predict: none when the rows have exactly "
+                             "the model's features)")
     parser.add_argument("--header", choices=("auto", "yes", "no"), default="auto",
                         help="first line of each file is a header: auto-detect (default), yes, no")
     parser.add_argument("--format", choices=FORMATS, default="auto",
                         help="csv, libsvm (label index:value ...) or auto (default: from the "
                              "first line; packed output of `prepare` is always recognized)")
-    parser.add_argument("--n-features", type=int, help="libsvm: number of features (highest "
+    parser.add_argument("--n-features", type=positive_int, help="libsvm: number of features (highest "
                                                        "1-based index)")
     parser.add_argument("--skip-bad-rows", action="store_true",
                         help="skip and count malformed rows instead of stopping at the first")
-    parser.add_argument("--max-bad-fraction", type=float, default=DEFAULT_MAX_BAD_FRACTION,
+    parser.add_argument("--max-bad-fraction", type=fraction, default=DEFAULT_MAX_BAD_FRACTION,
                         help="with --skip-bad-rows, fail when more than this fraction of rows "
                              "is malformed (default %(default)s)")
     _add_runner_args(parser)
@@ -49,7 +96,7 @@ def _add_runner_args(parser):
     parser.add_argument("-r", "--runner", choices=RUNNERS, default="inline",
                         help="mrjob runner (default inline)")
     parser.add_argument("--conf-path", help="mrjob.conf to use (default: none)")
-    parser.add_argument("--mappers", type=int, help="number of map tasks")
+    parser.add_argument("--mappers", type=positive_int, help="number of map tasks")
     parser.add_argument("--jobconf", action="append", default=[], metavar="KEY=VALUE",
                         help="Hadoop job configuration for every pass (repeatable)")
     parser.add_argument("--cluster-id", help="emr: run every pass on this existing cluster "
@@ -59,7 +106,7 @@ def _add_runner_args(parser):
 
 
 def build_parser():
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="mrlearn", description="Train linear models as Hadoop Streaming passes (mrjob).")
     sub = parser.add_subparsers(dest="command", required=True)
 
@@ -70,13 +117,13 @@ def build_parser():
                                     "logistic and svm: newton (default), lbfgs, gd, sgd, mixing")
     p.add_argument("--loss", choices=("hinge", "squared_hinge"),
                    help="svm loss (default squared_hinge; hinge with --solver gd)")
-    p.add_argument("--l2", type=float, default=0.0, help="ridge penalty lambda: "
+    p.add_argument("--l2", type=finite_float, default=0.0, help="ridge penalty lambda: "
                    "objective = mean loss + lambda/2 ||w||^2 (default 0)")
-    p.add_argument("--max-iter", type=int, default=100, help="at most this many passes")
-    p.add_argument("--tol", type=float, help="relative tolerance on the objective (default "
+    p.add_argument("--max-iter", type=positive_int, default=100, help="at most this many passes")
+    p.add_argument("--tol", type=finite_float, help="relative tolerance on the objective (default "
                    "1e-8; newton: on the estimated gap to the optimum); kmeans: on the squared "
                    "center shift over the mean feature variance (default 1e-4, as scikit-learn)")
-    p.add_argument("--step-size", type=float, help="gd: fixed step instead of backtracking")
+    p.add_argument("--step-size", type=finite_float, help="gd: fixed step instead of backtracking")
     p.add_argument("--k", type=int, help="kmeans: number of clusters")
     p.add_argument("--init", default="k-means||", choices=INITS,
                    help="kmeans initialization (default k-means||, 4 passes)")
@@ -84,13 +131,13 @@ def build_parser():
                    help="kmeans: restarts, advanced together in the same passes (default 1)")
     p.add_argument("--seed", type=int, default=0, help="kmeans, sgd, mixing: random seed "
                                                         "(default 0)")
-    p.add_argument("--batch-fraction", type=float, default=0.1,
+    p.add_argument("--batch-fraction", type=finite_float, default=0.1,
                    help="sgd: fraction of rows sampled per pass (default 0.1)")
     p.add_argument("--schedule", choices=SCHEDULES, help="sgd, mixing: learning rate (default "
                    "optimal = 1/(l2 (t0 + t)) with --l2 > 0, else invscaling)")
-    p.add_argument("--eta0", type=float, help="sgd, mixing: initial learning rate "
+    p.add_argument("--eta0", type=finite_float, help="sgd, mixing: initial learning rate "
                                               "(default 0.3 for sgd, 0.003 for mixing)")
-    p.add_argument("--power-t", type=float, default=0.5, help="invscaling exponent")
+    p.add_argument("--power-t", type=finite_float, default=0.5, help="invscaling exponent")
     p.add_argument("--average", action="store_true", help="sgd: keep the mean of the iterates")
     p.add_argument("--local-epochs", type=int, default=1,
                    help="mixing: SGD epochs over each split per pass (default 1)")
@@ -108,13 +155,13 @@ def build_parser():
     p = sub.add_parser("prepare", help="validate and pack the input once, with column "
                                        "statistics, so later passes need no text parsing")
     p.add_argument("--output", required=True, help="directory to create")
-    p.add_argument("--parts", type=int, help="number of packed part files (default: one "
+    p.add_argument("--parts", type=positive_int, help="number of packed part files (default: one "
                                              "per input file)")
     _add_input_args(p)
 
     p = sub.add_parser("partition", help="split the rows into exactly N part files")
     p.add_argument("--output", required=True, help="directory to create")
-    p.add_argument("--parts", type=int, required=True)
+    p.add_argument("--parts", type=positive_int, required=True)
     p.add_argument("--by", choices=METHODS, required=True)
     p.add_argument("--key-col", type=int, help="0-based key column (hash: default the whole "
                                                "row; range: required)")
@@ -149,10 +196,6 @@ def _runner(args):
                   args.keep_cluster)
 
 
-def _label_col(args):
-    return "default" if args.label_col is None else args.label_col
-
-
 def _print_pass(entry):
     shown = ["pass %3d" % entry["pass"]]
     if "phase" in entry:
@@ -182,6 +225,7 @@ def cmd_train(args):
                          schedule=args.schedule, eta0=args.eta0, power_t=args.power_t,
                          average=args.average, local_epochs=args.local_epochs,
                          batch_size=args.batch_size)
+    check_outputs(args.input, model=args.model, checkpoint_dir=args.checkpoint_dir)
     with _runner(args) as runner:
         model = train(config, runner, args.checkpoint_dir, args.resume,
                       None if args.quiet else _print_pass)
@@ -256,10 +300,16 @@ def main(argv=None):
     logging.basicConfig(level=logging.WARNING, format="%(name)s: %(message)s")
     logging.getLogger("mrjob.conf").setLevel(logging.ERROR)  # "no configs" on every pass
     try:
-        COMMANDS[args.command](args)
+        with np.errstate(all="ignore"):  # non-finite results are checked, not warned about
+            COMMANDS[args.command](args)
     except MrlearnError as e:
         print("mrlearn: error: %s" % e, file=sys.stderr)
         return 2
+    except KeyboardInterrupt:
+        print("mrlearn: interrupted; no model was written, --checkpoint-dir holds the last "
+              "finished pass (--resume continues from it), and an --output directory this "
+              "command created was removed", file=sys.stderr)
+        return 130
     return 0
 
 

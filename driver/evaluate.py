@@ -21,6 +21,10 @@ def evaluate(model, inputs, runner, label_col="default", header="auto", skip_bad
              max_bad_fraction=DEFAULT_MAX_BAD_FRACTION):
     """Metrics (dict) of ``model`` on ``inputs``, from one pass."""
     spec = inputs_for_model(model, inputs, label_col, header)
+    if spec.label_col is None and model["algo"] != "kmeans":
+        raise MrlearnError("%s has no label column (its rows hold just the model's %d "
+                           "features); evaluate needs labelled rows: give --label-col"
+                           % (spec.files[0], model["n_features"]))
     record = run_pass(MREvaluatePass, dict(spec.params(), **apply_params(model)), spec.files,
                       runner)
     check_bad_rows(record, skip_bad_rows, max_bad_fraction)

@@ -68,24 +68,37 @@ def describe_inputs(paths, label_col=0, header="auto", format="auto", n_features
             hdfs_utils.check_compressed(path)
         except (OSError, EOFError) as e:
             raise MrlearnError("%s is damaged or truncated (%s); copy it again" % (path, e))
-    try:
-        head = [line.lstrip("\ufeff") for line in hdfs_utils.head_lines(files[0], 2)]
-    except (OSError, EOFError) as e:
-        raise MrlearnError("cannot read %s (%s); is it a complete file?" % (files[0], e))
-    if head and is_packed(head[0]):
+    first, head = _first_lines(files)
+    if is_packed(head[0]):
         return _packed_spec(files, label_col, packed_columns(head[0]))
-    if format == "libsvm" or (format == "auto" and head and _looks_like_libsvm(head[0])):
+    if format == "libsvm" or (format == "auto" and _looks_like_libsvm(head[0])):
         if not n_features or n_features < 1:
             raise MrlearnError("%s is libsvm: give --n-features D (the highest feature index) "
-                               "so that every split agrees on the width" % files[0])
+                               "so that every split agrees on the width" % first)
         return InputSpec(files, n_features + 1, None if label_col is None else 0, "no",
                          format="libsvm")
-    if head and (header == "yes" or (header == "auto" and looks_like_header(head[0]))):
+    if header == "yes" or (header == "auto" and looks_like_header(head[0])):
         head = head[1:]
     if not head or not head[0].strip():
-        raise MrlearnError("%s: no data row on line 1 or 2; is it the right file?" % files[0])
-    return InputSpec(files, count_columns(head[0]), _label_col(files, count_columns(head[0]),
+        raise MrlearnError("%s: no data row on line 1 or 2; is it the right file?" % first)
+    return InputSpec(files, count_columns(head[0]), _label_col([first], count_columns(head[0]),
                                                               label_col), header)
+
+
+def _first_lines(files):
+    """``(path, first two lines)`` of the first file that is not empty (Hadoop outputs and
+    ``prepare`` leave empty part files; they hold no rows and are no error)."""
+    for path in files:
+        try:
+            head = [line.lstrip("\ufeff") for line in hdfs_utils.head_lines(path, 2)]
+        except (OSError, EOFError) as e:
+            raise MrlearnError("cannot read %s (%s); is it a complete file?" % (path, e))
+        if any(line.strip() for line in head):
+            if "\x00" in head[0] or "\ufffd" in head[0]:
+                raise MrlearnError("%s is not UTF-8 text (UTF-16 or binary?); save it as UTF-8 "
+                                   "CSV or libsvm" % path)
+            return path, head
+    raise MrlearnError("every input file is empty (%s); check --input" % ", ".join(files[:3]))
 
 
 def _looks_like_libsvm(line):

@@ -37,7 +37,55 @@ def load_model(path):
     if model.get("format_version") != FORMAT_VERSION:
         raise MrlearnError("%s has model format version %s; this mrlearn reads version %d"
                            % (path, model.get("format_version"), FORMAT_VERSION))
+    problem = model_problem(model)
+    if problem:
+        raise MrlearnError("model file %s is damaged: %s; train it again or restore it"
+                           % (path, problem))
     return model
+
+
+LOSSES = {"linear": ("squared",), "logistic": ("logistic",),
+          "svm": ("hinge", "squared_hinge"), "kmeans": (None,)}
+"""The losses each algo's model may have."""
+
+
+def _numbers(value, shape):
+    """True when ``value`` is a nested list of finite numbers (not bools) of ``shape``."""
+    if not shape:
+        return (isinstance(value, (int, float)) and not isinstance(value, bool)
+                and np.isfinite(value))
+    return (isinstance(value, list) and len(value) == shape[0]
+            and all(_numbers(v, shape[1:]) for v in value))
+
+
+def model_problem(model):
+    """What makes ``model`` (a dict read from JSON) unusable, or None if nothing does."""
+    algo = model.get("algo")
+    if algo not in LOSSES:
+        return "unknown algo %r (expected one of %s)" % (algo, ", ".join(LOSSES))
+    if model.get("loss") not in LOSSES[algo]:
+        return "unknown loss %r for %s" % (model.get("loss"), algo)
+    d = model.get("n_features")
+    if not isinstance(d, int) or isinstance(d, bool) or d < 1:
+        return "n_features is %r, not a positive integer" % (d,)
+    if algo == "kmeans":
+        centers = model.get("cluster_centers")
+        k = len(centers) if isinstance(centers, list) else 0
+        if not k or not _numbers(centers, (k, d)):
+            return "cluster_centers must be a non-empty list of rows of %d finite numbers" % d
+        return None
+    if not _numbers(model.get("coef"), (d,)):
+        coef = model.get("coef")
+        return "coef must be %d finite numbers (n_features), found %s" % (
+            d, "%d values" % len(coef) if isinstance(coef, list) else repr(coef)[:40])
+    if not _numbers(model.get("intercept"), ()):
+        return "intercept must be a finite number, found %r" % (model.get("intercept"),)
+    classes = model.get("classes")
+    if algo == "linear":
+        return None if classes is None else "a linear model has classes null, not %r" % (classes,)
+    if classes not in ([0, 1], [-1, 1]):
+        return "classes must be [0, 1] or [-1, 1] for %s, found %r" % (algo, classes)
+    return None
 
 
 def model_theta(model):
@@ -69,16 +117,20 @@ def apply_params(model):
 def inputs_for_model(model, inputs, label_col="default", header="auto"):
     """Describe ``inputs`` for applying ``model``; checks they have its number of features.
 
-    ``label_col`` "default": column 0 for supervised models, none for k-means.
+    ``label_col`` "default": none for k-means; for supervised models column 0, unless the
+    rows have exactly the model's features (then there is no label column). None: no label.
     """
-    if label_col == "default":
+    default = label_col == "default"
+    if default:
         label_col = None if model["algo"] == "kmeans" else 0
     spec = describe_inputs(inputs, label_col, header, model.get("params", {}).get("format", "auto"),
                            model["n_features"])
+    if default and spec.format == "csv" and spec.n_columns == model["n_features"]:
+        spec.label_col = None
     if spec.n_features != model["n_features"]:
         raise MrlearnError("the model has %d features but %s has %d%s; check --label-col"
                            % (model["n_features"], spec.files[0], spec.n_features,
-                              "" if label_col is None else " besides the label column"))
+                              "" if spec.label_col is None else " besides the label column"))
     return spec
 
 

@@ -5,8 +5,8 @@ column gives the N - 1 boundaries, then the partitioning pass).
 """
 import numpy as np
 
-import hdfs_utils
 from driver.errors import MrlearnError
+from driver.locations import check_outputs
 from driver.inputs import check_bad_rows, describe_inputs
 from driver.passes import run_pass, run_partitioned
 from jobs.partition_pass import MRPartitionPass
@@ -19,22 +19,18 @@ SAMPLES_PER_PART = 1000
 def write_parts(job_class, params, spec, output_dir, runner, skip_bad_rows, max_bad_fraction):
     """Run a partitioned-output job into a new ``output_dir``; returns its summary record.
 
-    Refuses an existing ``output_dir``; if the input has bad rows the run may not keep,
-    removes what it wrote before raising.
+    The caller has checked ``output_dir`` (:func:`driver.locations.check_outputs`); if
+    the input has bad rows the run may not keep, removes what it wrote before raising (as
+    on any failure).
     """
-    if hdfs_utils.exists(output_dir):
-        raise MrlearnError("output %s already exists; choose a new --output or remove it"
-                           % output_dir)
-    summary = run_partitioned(job_class, dict(spec.params(), **params), spec.files,
-                              output_dir, runner)
-    try:
+
+    def check(summary):
         check_bad_rows(summary, skip_bad_rows, max_bad_fraction)
         if summary["n"] == 0:
             raise MrlearnError("no usable rows in %s" % ", ".join(spec.files))
-    except MrlearnError:
-        hdfs_utils.remove(output_dir)
-        raise
-    return summary
+
+    return run_partitioned(job_class, dict(spec.params(), **params), spec.files, output_dir,
+                           runner, check)
 
 
 def partition(inputs, output_dir, parts, by, runner, key_col=None, seed=0, header="auto",
@@ -45,6 +41,7 @@ def partition(inputs, output_dir, parts, by, runner, key_col=None, seed=0, heade
     """
     if parts < 1 or by not in METHODS:
         raise MrlearnError("need --parts >= 1 and --by one of %s" % ", ".join(METHODS))
+    check_outputs(inputs, output_dir=output_dir)
     spec = describe_inputs(inputs, None, header, format, n_features)
     if spec.format == "libsvm" or spec.packed:
         raise MrlearnError("partition splits CSV rows; %s is %s" % (

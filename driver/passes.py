@@ -199,6 +199,16 @@ def _run(mr, job_class, runner):
                            % (job_class.__name__, mr.alias, e, runner.failure_hint(mr)))
     finally:
         os.chdir(cwd)
+        _remove_setup_lock(mr)
+
+
+def _remove_setup_lock(mr):
+    """Remove the lock file mrjob's setup wrapper leaves in /tmp for every job whose tasks
+    ran on this machine (local runner, Hadoop's local mode); mrjob never removes it."""
+    try:
+        os.remove("/tmp/wrapper.lock.%s" % mr.get_job_key())
+    except OSError:
+        pass
 
 
 def run_pass(job_class, params, inputs, runner):
@@ -212,21 +222,29 @@ def run_pass(job_class, params, inputs, runner):
     return records[0]
 
 
-def run_partitioned(job_class, params, inputs, output_dir, runner):
-    """Run a :class:`jobs.base.PartitionedOutputJob` into ``output_dir``.
+def run_partitioned(job_class, params, inputs, output_dir, runner, check=None):
+    """Run a :class:`jobs.base.PartitionedOutputJob` into ``output_dir`` (which must not exist).
 
     Writes part files ``part-00000`` .. ``part-{N-1}`` (N = ``params["parts"]``), each
     holding exactly what the job sent to that part, and returns the job's summary record
-    (read from part file N, which is then removed).
+    (read from part file N, which is then removed). ``check(summary)`` may raise to reject
+    the result. On any failure, Ctrl-C included, ``output_dir`` is removed, so the same
+    command can simply be run again.
     """
     reducers = params["parts"] + 1
     runner_args = ["--jobconf", "mapreduce.job.reduces=%d" % reducers]
     job = job_class(args=job_args(runner, params, inputs, output_dir) + runner_args)
-    with runner.mrjob_runner_class(job, partitioned=True)(**job._runner_kwargs()) as mr:
-        _run(mr, job_class, runner)
-    summary_path = output_dir.rstrip("/") + "/part-%05d" % params["parts"]
-    summary = json.loads(hdfs_utils.read_text(summary_path))
-    hdfs_utils.remove(summary_path)
+    try:
+        with runner.mrjob_runner_class(job, partitioned=True)(**job._runner_kwargs()) as mr:
+            _run(mr, job_class, runner)
+        summary_path = output_dir.rstrip("/") + "/part-%05d" % params["parts"]
+        summary = json.loads(hdfs_utils.read_text(summary_path))
+        hdfs_utils.remove(summary_path)
+        if check:
+            check(summary)
+    except BaseException:
+        hdfs_utils.remove(output_dir)
+        raise
     return summary
 
 

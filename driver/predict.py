@@ -1,6 +1,5 @@
 """``mrlearn predict``: one pass writing one prediction line per input row."""
-import hdfs_utils
-from driver.errors import MrlearnError
+from driver.locations import check_outputs
 from driver.inputs import DEFAULT_MAX_BAD_FRACTION, check_bad_rows
 from driver.model import apply_params, inputs_for_model
 from driver.passes import run_partitioned
@@ -18,18 +17,12 @@ def predict(model, inputs, output_dir, runner, label_col="default", header="auto
     than :data:`MAX_PARTS` files, part ``i`` holds files ``i``, ``i + 256``, ...). A label
     column (column 0 by default for supervised models, none for k-means) is ignored.
     Returns the number of bad rows skipped. Refuses an existing ``output_dir``; on a bad
-    row (without ``skip_bad_rows``) removes what it wrote.
+    row (without ``skip_bad_rows``), an error or Ctrl-C removes what it wrote.
     """
+    check_outputs(inputs, output_dir=output_dir)
     spec = inputs_for_model(model, inputs, label_col, header)
-    if hdfs_utils.exists(output_dir):
-        raise MrlearnError("output %s already exists; choose a new --output or remove it"
-                           % output_dir)
     params = dict(spec.params(), files=runner.input_paths(spec.files),
                   parts=min(len(spec.files), MAX_PARTS), **apply_params(model))
-    summary = run_partitioned(MRPredictPass, params, spec.files, output_dir, runner)
-    try:
-        check_bad_rows(summary, skip_bad_rows, max_bad_fraction)
-    except MrlearnError:
-        hdfs_utils.remove(output_dir)
-        raise
+    summary = run_partitioned(MRPredictPass, params, spec.files, output_dir, runner,
+                              lambda s: check_bad_rows(s, skip_bad_rows, max_bad_fraction))
     return summary["bad_rows"]

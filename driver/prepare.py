@@ -12,6 +12,7 @@ import numpy as np
 
 import hdfs_utils
 from driver.errors import MrlearnError
+from driver.locations import check_outputs
 from driver.inputs import STATS_FILE, describe_inputs
 from driver.partition import write_parts
 from jobs.prepare_pass import MRPreparePass
@@ -23,6 +24,9 @@ def prepare(inputs, output_dir, runner, parts=None, header="auto", skip_bad_rows
 
     libsvm rows become dense rows, label first (at most 512 features).
     """
+    if parts is not None and parts < 1:
+        raise MrlearnError("--parts must be at least 1, not %d" % parts)
+    check_outputs(inputs, output_dir=output_dir)
     spec = describe_inputs(inputs, None, header, format, n_features)
     if spec.format == "libsvm":
         if spec.sparse:

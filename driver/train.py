@@ -6,6 +6,7 @@ continues from the last finished pass and ends with the same model as an uninter
 run.
 """
 import json
+import math
 import time
 
 import numpy as np
@@ -71,8 +72,15 @@ class TrainConfig:
             raise MrlearnError("the hinge loss is not differentiable: use --solver gd with it, "
                                "or --loss squared_hinge")
         tol = DEFAULT_TOL.get(algo, 1e-8) if tol is None else tol
+        _check_finite(l2=l2, tol=tol, step_size=step_size, eta0=eta0, power_t=power_t,
+                      batch_fraction=batch_fraction, max_bad_fraction=max_bad_fraction)
         if l2 < 0 or tol < 0 or max_iter < 1 or (step_size is not None and step_size <= 0):
             raise MrlearnError("need --l2 >= 0, --tol >= 0, --max-iter >= 1 and --step-size > 0")
+        if not 0 <= max_bad_fraction <= 1:
+            raise MrlearnError("--max-bad-fraction must be between 0 and 1, not %g"
+                               % max_bad_fraction)
+        if label_col is None and algo != "kmeans":
+            raise MrlearnError("%s learns from a label column: give --label-col N" % algo)
         if algo == "kmeans":
             _check_kmeans_options(k, init, n_init)
             if standardize:
@@ -103,6 +111,14 @@ class TrainConfig:
     def differences(self, other):
         """Names of the fields (max_iter aside) in which a checkpoint's config differs."""
         return [k for k in self.FIELDS if k != "max_iter" and other.get(k) != getattr(self, k)]
+
+
+def _check_finite(**options):
+    """Refuse NaN and infinite option values (None means "not given")."""
+    for name, value in options.items():
+        if value is not None and not np.isfinite(value):
+            raise MrlearnError("--%s must be a finite number, not %r"
+                               % (name.replace("_", "-"), value))
 
 
 def _check_kmeans_options(k, init, n_init):
@@ -152,9 +168,32 @@ def train(config, runner, checkpoint_dir=None, resume=False, report=None):
         run["history"].append(dict({"pass": len(run["history"]) + 1},
                                    seconds=round(time.time() - started, 3), **info))
         run["solver"] = solver.state()
+        _check_finite_state(config, run)
         _save_checkpoint(checkpoint_dir, config, run)
         report(run["history"][-1])
     return _model(config, spec, run, solver, scale)
+
+
+def _numbers_in(value):
+    if isinstance(value, dict):
+        value = list(value.values())
+    if isinstance(value, list):
+        for item in value:
+            yield from _numbers_in(item)
+    elif isinstance(value, float):
+        yield value
+
+
+def _check_finite_state(config, run):
+    """Stop before a NaN or infinite model reaches the checkpoint or the model file."""
+    if all(math.isfinite(v) for v in _numbers_in(run["solver"])):
+        return
+    passes = len(run["history"])
+    raise MrlearnError(
+        "pass %d made the %s/%s model non-finite: the run diverged (objective %s). Lower "
+        "--step-size or --eta0, or scale the features (prepare + --standardize); the "
+        "checkpoint keeps pass %d" % (passes, config.algo, config.solver,
+                                      run["history"][-1].get("objective"), passes - 1))
 
 
 def _fit_solver_to_width(config, spec):

@@ -18,6 +18,7 @@ The pass parameters arrive as a JSON file (``--params``), read in ``mapper_init`
 features are standardized before any job sees them) plus what the job needs.
 """
 import json
+import warnings
 
 import numpy as np
 from mrjob.compat import jobconf_from_env
@@ -57,6 +58,14 @@ class BlockJob(MRJob):
         conf = super(BlockJob, self).jobconf()
         conf["mapreduce.job.reduces"] = "1"
         return conf
+
+    def execute(self):
+        """Run the task with floating-point warnings off: a task's stderr may be binary (the
+        inline runner's), where printing a warning fails, and a non-finite sum is the
+        driver's to judge from the record, never a task's to print."""
+        with np.errstate(all="ignore"), warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            super(BlockJob, self).execute()
 
     # --- mapper side -------------------------------------------------------------
 

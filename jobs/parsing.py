@@ -8,6 +8,14 @@ This module runs on task nodes: no mrjob import, Python 3.9 syntax.
 import numpy as np
 
 BLOCK_LINES = 8192
+MAX_ABS_VALUE = 1e100
+"""Larger magnitudes are bad rows: their squares, summed over rows (Hessians, moments,
+distances), would overflow float64 and turn a model into NaN."""
+
+
+def _usable(values):
+    """True where a value is finite and within :data:`MAX_ABS_VALUE` (elementwise)."""
+    return np.abs(values) <= MAX_ABS_VALUE
 
 
 def _field_is_number(field):
@@ -34,14 +42,14 @@ def parse_csv_block(lines, n_columns):
     Returns ``(values, bad)``: ``values`` is a float64 array ``(k, n_columns)`` of the
     well-formed rows in input order, ``bad`` a list of ``(index in lines, reason)`` for
     the malformed ones (wrong field count, a field that is not a number, NaN or
-    infinity). Blank lines are neither rows nor errors.
+    infinity, or beyond :data:`MAX_ABS_VALUE`). Blank lines are neither rows nor errors.
     """
     try:
         values = np.loadtxt(lines, delimiter=",", dtype=np.float64, ndmin=2, comments=None)
     except ValueError:
         values = None
     if values is not None and values.shape == (len(lines), n_columns):
-        finite = np.isfinite(values).all(axis=1)
+        finite = _usable(values).all(axis=1)
         if finite.all():
             return values, []
         bad = [(int(i), _nonfinite_reason(values[i])) for i in np.flatnonzero(~finite)]
@@ -50,8 +58,9 @@ def parse_csv_block(lines, n_columns):
 
 
 def _nonfinite_reason(row):
-    col = int(np.flatnonzero(~np.isfinite(row))[0])
-    return "field %d is %s; values must be finite" % (col + 1, row[col])
+    col = int(np.flatnonzero(~_usable(row))[0])
+    return ("field %d is %s; values must be finite and at most %g in magnitude (rescale the "
+            "column)" % (col + 1, row[col], MAX_ABS_VALUE))
 
 
 def _parse_lines_one_by_one(lines, n_columns):
@@ -67,19 +76,28 @@ def _parse_lines_one_by_one(lines, n_columns):
         try:
             row = [float(f) for f in fields]
         except ValueError:
-            if looks_like_header(line):
-                bad.append((i, "a header row where none was declared; pass --header auto "
-                               "or yes, or remove it"))
-                continue
-            col = next(k for k, f in enumerate(fields) if not _field_is_number(f))
-            bad.append((i, "field %d is not a number: %r" % (col + 1, fields[col][:40])))
+            bad.append((i, _text_reason(line, fields)))
             continue
-        if not np.all(np.isfinite(row)):
+        if not np.all(_usable(row)):
             bad.append((i, _nonfinite_reason(np.array(row))))
             continue
         rows.append(row)
     values = np.array(rows, dtype=np.float64).reshape(len(rows), n_columns)
     return values, bad
+
+
+def _text_reason(line, fields):
+    """Why a line of the right width is not a row of numbers, and what to do about it."""
+    if "\x00" in line or "\ufffd" in line:
+        return "not UTF-8 text (UTF-16 or binary?): save the file as UTF-8 CSV"
+    col = next(k for k, f in enumerate(fields) if not _field_is_number(f))
+    field = fields[col].strip()
+    if field.startswith('"') or field.startswith("'"):
+        return ("field %d is quoted (%r): write numbers without quotes" % (col + 1, field[:40]))
+    if looks_like_header(line):
+        return ("no field is a number: a header line? (--header auto, the default, skips one "
+                "on line 1 of a file; remove any other)")
+    return "field %d is not a number: %r" % (col + 1, fields[col][:40])
 
 
 def split_label(values, label_col):
@@ -161,7 +179,7 @@ def parse_libsvm_block(lines, n_features):
     if ok:
         pairs = pairs.reshape(-1, 2)
         index = pairs[:, 0]
-        if (np.all(np.isfinite(y)) and np.all(np.isfinite(pairs[:, 1]))
+        if (np.all(_usable(y)) and np.all(_usable(pairs[:, 1]))
                 and np.all(index == np.floor(index)) and np.all((index >= 1) & (index <= n_features))):
             row = np.repeat(np.arange(len(kept)), counts)
             X, y = _block(row, index.astype(np.int64) - 1, pairs[:, 1], y, n_features)
@@ -191,8 +209,9 @@ def _parse_libsvm_one_by_one(lines, rows, n_features):
         if not all(1 <= k <= n_features for k in index):
             bad.append((i, "feature index outside 1..%d (--n-features)" % n_features))
             continue
-        if not np.all(np.isfinite([label] + value)):
-            bad.append((i, "a value is NaN or infinite; values must be finite"))
+        if not np.all(_usable([label] + value)):
+            bad.append((i, "a value is NaN, infinite or beyond %g in magnitude; rescale it"
+                           % MAX_ABS_VALUE))
             continue
         rs.extend([len(ys)] * len(index))
         cs.extend(k - 1 for k in index)

@@ -5,7 +5,8 @@ Parameters (``--params`` JSON): ``algo`` (``linear``, ``logistic``, ``svm`` or
 positive]``) for linear models, ``centers`` (k rows of d numbers) for k-means; ``files``
 (the input paths as tasks see them) and ``parts`` (N).
 
-Output lines (no key), comma-separated: ``linear`` -> ``prediction,label as read``;
+Output lines (no key), comma-separated: ``linear`` -> ``prediction,label as read``
+(``prediction,`` for unlabeled rows: every line holds a comma, see ``BlockJob``);
 ``logistic`` -> ``label,probability of the positive class``; ``svm`` ->
 ``label,decision value``; ``kmeans`` -> ``cluster id,distance to its center``. Input file
 ``i`` goes to part file ``i mod N``, its blocks keyed by (file, split, block) so a part
@@ -27,9 +28,12 @@ from jobs.partitioning import ordered_key
 def format_predictions(algo, z, classes, y):
     """Text lines (list of str) for margins ``z`` (n,) of a linear model of kind ``algo``.
 
-    Linear models write ``prediction,label`` with the label column as it was read.
+    Linear models write ``prediction,label`` with the label column as it was read, or
+    ``prediction,`` for rows without a label (``y`` None).
     """
     if algo == "linear":
+        if y is None:
+            return ["%.17g," % v for v in z.tolist()]
         return ["%.17g,%.17g" % pair for pair in zip(z.tolist(), y.tolist())]
     labels = np.where(z > 0, classes[1], classes[0]).tolist()
     if algo == "logistic":

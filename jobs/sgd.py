@@ -23,10 +23,14 @@ def row_margins(X, theta):
 
 
 def exact_sums(values):
-    """Column sums of ``values`` (n, p) on a 2^-32 grid, as Python ints (exact, associative)."""
+    """Column sums of ``values`` (n, p) on a 2^-32 grid, as Python ints (exact, associative).
+
+    Non-finite values (a diverged model) give NaN sums."""
     if not len(values):
         return [0] * values.shape[1]
     fixed = np.rint(np.ldexp(values, FIXED_POINT_BITS))
+    if not np.isfinite(fixed).all():  # a diverged model: NaN reaches the driver, which stops
+        return [float("nan")] * values.shape[1]
     if np.abs(fixed).max() * len(fixed) < 2.0 ** 62:  # int64 cannot overflow
         return [int(v) for v in fixed.astype(np.int64).sum(axis=0, dtype=np.int64)]
     return [sum(int(v) for v in column) for column in fixed.T]

@@ -201,7 +201,7 @@ def _train(path, tmp_path, *extra):
     ("column count", GOOD + "1,2\n", "line 41: expected 3 comma-separated fields, found 2"),
     ("nan", GOOD + "0,nan,1\n", "line 41: field 2 is nan"),
     ("inf", GOOD + "0,1,-inf\n", "line 41: field 3 is -inf"),
-    ("undeclared header", "y,a,b\n" + GOOD, "line 1: a header row where none was declared"),
+    ("undeclared header", "y,a,b\n" + GOOD, "line 1: no field is a number: a header line?"),
 ])
 def test_bad_rows_stop_the_run_naming_file_and_line(kind, text, message, tmp_path, capsys):
     path = _csv(tmp_path, "d.csv", text)
@@ -254,7 +254,7 @@ def test_compressed_input_that_is_whole_trains(tmp_path):
 def test_empty_file_missing_path_and_empty_directory(tmp_path, capsys):
     empty = _csv(tmp_path, "empty.csv", "")
     assert _train(empty, tmp_path)[0] == 2
-    assert "empty.csv: no data row" in capsys.readouterr().err
+    assert "every input file is empty" in capsys.readouterr().err
     assert _train(str(tmp_path / "nope.csv"), tmp_path)[0] == 2
     assert "nope.csv matches no file; check --input" in capsys.readouterr().err
     (tmp_path / "out").mkdir()
