@@ -14,6 +14,7 @@ import numpy as np
 
 from driver.errors import MrlearnError
 from driver.evaluate import evaluate
+from driver.interrupts import catch_ctrl_c
 from driver.inputs import DEFAULT_MAX_BAD_FRACTION, FORMATS
 from driver.model import load_model, save_model
 from driver.partition import METHODS, partition
@@ -299,6 +300,7 @@ def main(argv=None):
     args = build_parser().parse_args(argv)
     logging.basicConfig(level=logging.WARNING, format="%(name)s: %(message)s")
     logging.getLogger("mrjob.conf").setLevel(logging.ERROR)  # "no configs" on every pass
+    restore_ctrl_c = catch_ctrl_c()
     try:
         with np.errstate(all="ignore"):  # non-finite results are checked, not warned about
             COMMANDS[args.command](args)
@@ -310,6 +312,8 @@ def main(argv=None):
               "finished pass (--resume continues from it), and an --output directory this "
               "command created was removed", file=sys.stderr)
         return 130
+    finally:
+        restore_ctrl_c()
     return 0
 
 

@@ -19,6 +19,7 @@ import hdfs_utils
 import jobs
 from driver.emr import EmrCluster
 from driver.errors import MrlearnError
+from driver.interrupts import deferred, raise_if_interrupted
 from jobs.partitioning import hadoop_partition
 
 RUNNERS = ("inline", "local", "hadoop", "emr")
@@ -188,18 +189,22 @@ def job_args(runner, params, inputs, output_dir=None):
 
 
 def _run(mr, job_class, runner):
-    """Run a step; a failed step (task errors are logged above by mrjob) is one message."""
+    """Run a step; a failed step (task errors are logged above by mrjob) is one message, or
+    KeyboardInterrupt when Ctrl-C failed it."""
     cwd = os.getcwd()
     try:
         if runner.name == "hadoop":
             os.chdir(runner.working_dir())
-        mr.run()
+        with deferred(runner.name == "local"):  # its process pool must not be interrupted
+            mr.run()
     except StepFailedException as e:
+        raise_if_interrupted()
         raise MrlearnError("%s failed on the %s runner (%s); %s"
                            % (job_class.__name__, mr.alias, e, runner.failure_hint(mr)))
     finally:
         os.chdir(cwd)
         _remove_setup_lock(mr)
+    raise_if_interrupted()
 
 
 def _remove_setup_lock(mr):
