@@ -20,7 +20,9 @@ FORMAT_VERSION = 1
 
 
 def save_model(path, model):
-    """Write ``model`` (dict) to ``path`` atomically."""
+    """Write ``model`` (dict) to ``path``, replacing an old file whole: never deleted first
+    (on HDFS a crash can leave the new model as ``<path>._COPYING_``, see
+    :func:`hdfs_utils.write_bytes`)."""
     hdfs_utils.write_text(path, json.dumps(model, indent=1) + "\n")
 
 

@@ -39,6 +39,7 @@ DEFAULT_LOSS = {"linear": "squared", "logistic": "logistic", "svm": "squared_hin
 DEFAULT_TOL = {"kmeans": 1e-4}
 CHECKPOINT_FILE = "checkpoint.json"
 CHECKPOINT_FORMAT = "mrlearn-checkpoint"
+CHECKPOINT_VERSION = 2  # 2: with the input's fingerprint
 
 
 class TrainConfig:
@@ -154,10 +155,7 @@ def train(config, runner, checkpoint_dir=None, resume=False, report=None):
                            config.n_features)
     _fit_solver_to_width(config, spec)
     scale = _feature_scale(spec) if config.standardize else None
-    run = _resume(config, checkpoint_dir) if resume else None
-    if run is None:
-        run = {"history": [], "n_rows": None, "bad_rows": 0, "classes": None,
-               "solver": new_solver(config, spec).state()}
+    run = _start_run(config, spec, checkpoint_dir, resume)
     solver = restore_solver(run["solver"], ALL_SOLVERS)
     while not solver.done and len(run["history"]) < config.max_iter:
         started = time.time()
@@ -264,27 +262,140 @@ def checkpoint_path(checkpoint_dir):
 def _save_checkpoint(checkpoint_dir, config, run):
     if not checkpoint_dir:
         return
-    state = dict(run, format=CHECKPOINT_FORMAT, format_version=FORMAT_VERSION,
+    state = dict(run, format=CHECKPOINT_FORMAT, format_version=CHECKPOINT_VERSION,
                  config=config.to_json())
     hdfs_utils.write_text(checkpoint_path(checkpoint_dir), json.dumps(state))
 
 
-def _resume(config, checkpoint_dir):
-    """The run state saved in ``checkpoint_dir``, or None when there is none yet."""
-    if not checkpoint_dir:
+def _start_run(config, spec, checkpoint_dir, resume):
+    """The run state to start from: a new one, or on ``resume`` the checkpoint's.
+
+    Before any pass, refuses: ``resume`` from a directory that holds files but no
+    checkpoint, or a checkpoint this run cannot continue (see :func:`_check_checkpoint`);
+    and a new run into a directory that holds a checkpoint (it would replace it). A
+    missing or empty directory starts a new run.
+    """
+    if resume and not checkpoint_dir:
         raise MrlearnError("--resume needs --checkpoint-dir")
+    run = {"history": [], "n_rows": None, "bad_rows": 0, "classes": None,
+           "solver": new_solver(config, spec).state(),
+           "fingerprint": hdfs_utils.fingerprint(spec.files) if checkpoint_dir else None}
+    if not checkpoint_dir:
+        return run
+    path, state, names = _find_checkpoint(checkpoint_dir)
+    if path and not resume:
+        raise MrlearnError("--checkpoint-dir %s already holds a checkpoint (%s); add --resume "
+                           "to continue that run, or pass a new --checkpoint-dir" % (
+                               checkpoint_dir, path))
+    if not path and resume and names:
+        raise MrlearnError(
+            "--resume: --checkpoint-dir %s holds no %s (found %s); pass the directory of the "
+            "run to resume, or remove these files to start over"
+            % (checkpoint_dir, CHECKPOINT_FILE, ", ".join(names[:3])))
+    return _check_checkpoint(path, state, config, run) if path and resume else run
+
+
+def _find_checkpoint(checkpoint_dir):
+    """``(path, parsed JSON, [])`` of the checkpoint in ``checkpoint_dir``, or
+    ``(None, None, names of the files there)``.
+
+    The checkpoint is ``checkpoint.json``; without it, the upload that a crash between
+    Hadoop's delete and rename left whole (see :func:`hdfs_utils.write_bytes`): a cut-off
+    upload is not a JSON object, so it does not count.
+    """
+    names = sorted({p.rstrip("/").rsplit("/", 1)[-1] for p in hdfs_utils.ls(checkpoint_dir)})
     path = checkpoint_path(checkpoint_dir)
-    if not hdfs_utils.exists(path):
-        return None
-    try:
-        state = json.loads(hdfs_utils.read_text(path))
-    except ValueError:
-        raise MrlearnError("%s is not a readable checkpoint; remove it to start over" % path)
-    if state.get("format") != CHECKPOINT_FORMAT:
-        raise MrlearnError("%s is not an mrlearn checkpoint" % path)
+    if CHECKPOINT_FILE in names:
+        try:
+            return path, json.loads(hdfs_utils.read_text(path)), []
+        except ValueError:
+            raise MrlearnError("%s is not a readable checkpoint; remove it to start over" % path)
+    upload = hdfs_utils.interrupted_upload(path)
+    if upload.rsplit("/", 1)[-1] in names:
+        try:
+            return upload, json.loads(hdfs_utils.read_text(upload)), []
+        except ValueError:
+            pass
+    return None, None, names
+
+
+_TYPES = {"config": dict, "history": list, "n_rows": (int, type(None)), "bad_rows": int,
+          "classes": (list, type(None)), "solver": dict, "fingerprint": list}
+
+
+def _check_checkpoint(path, state, config, fresh):
+    """The run state of checkpoint ``state`` (JSON read from ``path``) that ``config``
+    continues; MrlearnError naming ``path`` and what is wrong otherwise.
+
+    ``fresh``: this run's new state (its solver's layout for the input, the input's
+    fingerprint now).
+    """
+    def refuse(what, fix="remove it or use another --checkpoint-dir"):
+        raise MrlearnError("--resume: %s %s; %s" % (path, what, fix))
+
+    if not isinstance(state, dict) or state.get("format") != CHECKPOINT_FORMAT:
+        refuse("is not an mrlearn checkpoint")
+    if state.get("format_version") != CHECKPOINT_VERSION:
+        refuse("has checkpoint format version %r; this mrlearn resumes version %d"
+               % (state.get("format_version"), CHECKPOINT_VERSION), "start over in a new "
+               "--checkpoint-dir")
+    for key, types in _TYPES.items():
+        if key not in state:
+            refuse("lacks %r" % key)
+        if not isinstance(state[key], types) or isinstance(state[key], bool):
+            refuse("has a %s for %r" % (type(state[key]).__name__, key))
     changed = config.differences(state["config"])
     if changed:
-        raise MrlearnError("%s was written for a different run (%s differ); resume with the "
-                           "same options or use another --checkpoint-dir"
-                           % (path, ", ".join(changed)))
-    return {k: state[k] for k in ("history", "n_rows", "bad_rows", "classes", "solver")}
+        refuse("was written for a different run (%s differ)" % ", ".join(changed),
+               "resume with the same options or use another --checkpoint-dir")
+    problem = _solver_problem(state["solver"], fresh["solver"])
+    if problem or not all(isinstance(entry, dict) for entry in state["history"]):
+        refuse(problem or "has a history that is not a list of passes")
+    for was, now in zip(state["fingerprint"] + [[None]] * len(fresh["fingerprint"]),
+                        fresh["fingerprint"]):
+        if was != now:
+            refuse("was written for other input: %s changed since (size or modification "
+                   "time)" % now[0], "train without --resume into a new --checkpoint-dir")
+    if len(state["fingerprint"]) > len(fresh["fingerprint"]):
+        gone = state["fingerprint"][len(fresh["fingerprint"])]
+        refuse("was written for other input: %s is gone" % (gone[0] if isinstance(gone, list) and gone else gone),
+               "train without --resume into a new --checkpoint-dir")
+    return {key: state[key] for key in _TYPES if key != "config"}
+
+
+# Solver state arrays: (n_params,) vectors and (m, n_params) matrices.
+_VECTORS = ("x0", "x", "g", "d", "theta", "adagrad_sum", "average_theta")
+_MATRICES = ("H", "S", "Y")
+
+
+def _solver_problem(state, fresh):
+    """What is wrong with solver ``state`` given this input's new solver state ``fresh``
+    (same name, keys, kinds of values; arrays sized by ``n_params``), or None."""
+    missing = sorted(set(fresh) - set(state))
+    if missing:
+        return "lacks solver %s" % ", ".join(missing)
+    for key, value in fresh.items():
+        if value is not None and _kind(state[key]) != _kind(value):
+            return "has a %s for solver %r" % (type(state[key]).__name__, key)
+    n = fresh["n_params"]
+    if state["name"] != fresh["name"] or state["n_params"] != n:
+        return ("holds a %s solver of %s parameters; this input needs %s of %d"
+                % (state["name"], state["n_params"], fresh["name"], n))
+    arrays = [(key, state.get(key), 1) for key in _VECTORS] + [
+        (key, state.get(key), 2) for key in _MATRICES] + [
+        ("sets", centers, 2) for centers in state.get("sets", []) if centers]
+    for key, value, ndim in arrays:
+        try:
+            shape = None if value is None else np.asarray(value, dtype=np.float64).shape
+        except (TypeError, ValueError):
+            return "has non-numbers in solver %r" % key
+        if shape is not None and (len(shape) != ndim or shape[-1] != n):
+            return "has solver %r of shape %s; this input needs (%s%d,)" % (
+                key, shape, "m, " if ndim == 2 else "", n)
+    return None
+
+
+def _kind(value):
+    """bool, number, str, list or dict (int and float are one kind)."""
+    return "bool" if isinstance(value, bool) else "number" if isinstance(
+        value, (int, float)) else type(value).__name__

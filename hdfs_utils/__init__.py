@@ -1,9 +1,8 @@
 """One file API over local paths, ``hdfs://`` and ``s3://`` URIs, on mrjob's filesystems.
 
-Local paths get atomic writes (temp file + rename in the same directory). URIs are
-served by mrjob's own ``HadoopFilesystem`` (through the ``hadoop`` binary) and
-``S3Filesystem`` (through boto3); a URI write uploads a finished local temp file, so a
-reader never sees a half-written object.
+URIs are served by mrjob's own ``HadoopFilesystem`` (through the ``hadoop`` binary) and
+``S3Filesystem`` (through boto3). Writes replace a file whole, never by delete-then-put
+(:func:`write_bytes` states the guarantee on each filesystem).
 """
 import bz2
 import gzip
@@ -146,24 +145,62 @@ def write_text(path, text):
 
 
 def write_bytes(path, data):
-    """Write ``data`` to ``path`` atomically: a local rename, or one upload of a whole file.
+    """Write ``data`` to ``path`` so that a reader finds the old content or the new, whole.
 
-    (HDFS has no rename through mrjob's filesystem: the old file is removed, then the
-    complete new one uploaded.)
+    Local: a temp file in the same directory, fsync, ``os.replace``. ``s3://``: one PUT,
+    which replaces the object atomically (no delete, no existence check). ``hdfs://``: one
+    ``hadoop fs -put -f`` (one JVM start; three when the parent directory must be created
+    first), in which Hadoop uploads ``<path>._COPYING_``, then deletes ``<path>`` and
+    renames the upload to it, two namenode calls apart. A crash while uploading leaves the
+    old ``<path>`` (and perhaps a partial ``._COPYING_``); a crash between the delete and
+    the rename leaves the new content whole under ``<path>._COPYING_`` only (see
+    :func:`interrupted_upload`); only a SIGINT/SIGTERM to the ``hadoop`` JVM in that same
+    instant loses both, since its exit hook deletes the ``._COPYING_``.
     """
-    if is_uri(path):
+    if path.startswith(("s3://", "s3a://", "s3n://")):
+        _put_s3(filesystem(path), path, data)
+    elif is_uri(path):
         with tempfile.TemporaryDirectory() as tmp:
             staged = os.path.join(tmp, os.path.basename(path))
             with open(staged, "wb") as f:
                 f.write(data)
-            fs = filesystem(path)
-            if fs.exists(path):
-                fs.rm(path)
-            else:
-                fs.mkdir(path.rsplit("/", 1)[0])
-            fs.put(staged, path)
-        return
-    path = local_path(path)
+            _put_hdfs(filesystem(path), staged, path)
+    else:
+        _write_local(local_path(path), data)
+
+
+def interrupted_upload(path):
+    """Where an interrupted ``hadoop fs -put`` of ``path`` leaves its (maybe partial) upload."""
+    return path + "._COPYING_"
+
+
+def _put_s3(fs, path, data):
+    """One PutObject; creates the bucket (as :func:`mkdir` does) only if it is missing."""
+    import botocore.exceptions
+    try:
+        fs._get_s3_key(path).put(Body=data)
+    except botocore.exceptions.ClientError as e:
+        if e.response.get("Error", {}).get("Code") != "NoSuchBucket":
+            raise
+        fs.mkdir(path)
+        fs._get_s3_key(path).put(Body=data)
+
+
+def _put_hdfs(fs, staged, path):
+    """``hadoop fs -put -f``; on failure (no parent directory) ``-mkdir -p`` and once again."""
+    from subprocess import CalledProcessError
+    put = ["fs", "-put", "-f", staged, path]
+    try:
+        fs.invoke_hadoop(put)
+    except CalledProcessError:
+        fs.invoke_hadoop(["fs", "-mkdir", "-p", path.rsplit("/", 1)[0]])
+        try:
+            fs.invoke_hadoop(put)
+        except CalledProcessError:
+            raise IOError("could not write %s" % path)
+
+
+def _write_local(path, data):
     directory = os.path.dirname(os.path.abspath(path))
     os.makedirs(directory, exist_ok=True)
     fd, staged = tempfile.mkstemp(dir=directory, prefix="." + os.path.basename(path) + ".")
@@ -180,6 +217,39 @@ def write_bytes(path, data):
         if os.path.exists(staged):
             os.remove(staged)
         raise
+
+
+def fingerprint(paths):
+    """``[[path, size, version], ...]`` of the files ``paths``, in order, read cheaply.
+
+    ``version`` changes when a file is rewritten: the modification time in ns (local,
+    ``os.stat``), in ms (HDFS, one ``hadoop fs -stat`` for all files) or the ETag (S3,
+    one listing per directory).
+    """
+    found = {}
+    hdfs = [p for p in paths if is_uri(p) and not p.startswith(("s3://", "s3a://", "s3n://"))]
+    s3 = [p for p in paths if is_uri(p) and p not in hdfs]
+    if hdfs:
+        found.update(_stat_hdfs(filesystem(hdfs[0]), hdfs))
+    for directory in sorted({p.rsplit("/", 1)[0] for p in s3}):
+        found.update((uri, [key.size, key.e_tag])
+                     for uri, key in filesystem(directory)._ls(directory + "/"))
+    for p in paths:
+        if not is_uri(p):
+            st = os.stat(local_path(p))
+            found[p] = [st.st_size, st.st_mtime_ns]
+    return [[p] + found.get(p, [None, None]) for p in paths]
+
+
+def _stat_hdfs(fs, paths):
+    """{path: [size, mtime in ms]} from one ``hadoop fs -stat '%b %Y %n' paths...``."""
+    out = fs.invoke_hadoop(["fs", "-stat", "%b %Y %n"] + list(paths), return_stdout=True)
+    lines = out.decode("utf-8").splitlines()
+    stats = [line.split(" ", 2) for line in lines if line.strip()]
+    names = [p.rsplit("/", 1)[-1] for p in paths]
+    if [stat[2:] for stat in stats] != [[name] for name in names]:
+        raise IOError("unexpected output from hadoop fs -stat: %r" % out[:200])
+    return {p: [int(size), int(mtime)] for p, (size, mtime, _) in zip(paths, stats)}
 
 
 def remove(path):
