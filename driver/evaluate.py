@@ -14,7 +14,7 @@ from driver.model import apply_params, inputs_for_model
 from driver.passes import run_pass
 from jobs.clustering import adjusted_rand_index
 from jobs.evaluate_pass import MREvaluatePass
-from jobs.kernels import auc_from_histograms
+from jobs.sketch import auc_from_sketch
 
 
 def evaluate(model, inputs, runner, label_col="default", header="auto", skip_bad_rows=False,
@@ -48,4 +48,4 @@ def metrics_from_record(model, record):
                 "r2": 1.0 - record["sse"] / y_scatter if y_scatter > 0 else float("nan")}
     loss_name = "log_loss" if model["loss"] == "logistic" else model["loss"]
     return {"accuracy": record["correct"] / n, loss_name: record["loss"] / n,
-            "roc_auc": auc_from_histograms(record["pos_bins"], record["neg_bins"])}
+            "roc_auc": auc_from_sketch(record["scores_sketch"])}

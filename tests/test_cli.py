@@ -50,6 +50,45 @@ def test_logistic_metrics_and_sklearn_export_agree(cancer, cancer_model, capsys)
     assert metrics["roc_auc"] == pytest.approx(roc_auc_score(y, proba), abs=1e-3)
 
 
+def _evaluate_auc(capsys, train_data, test_data, *train_options):
+    """(mrlearn's ROC AUC on ``test_data``, scikit-learn's on the exported model's decision
+    function, the margins); each data is (CSV path, X, y)."""
+    model = os.path.join(os.path.dirname(train_data[0]), "auc-model.json")
+    assert run_cli("train", "--algo", "logistic", "--input", train_data[0], "--model", model,
+                   "-q", *train_options) == 0
+    capsys.readouterr()
+    assert run_cli("evaluate", "--model", model, "--input", test_data[0], "--json") == 0
+    path, X, y = test_data
+    z = to_sklearn(load_model(model)).decision_function(X)
+    return json.loads(capsys.readouterr().out)["roc_auc"], roc_auc_score(y, z), z
+
+
+def test_roc_auc_of_strongly_regularized_model_matches_sklearn(cancer, capsys):
+    auc, expected, z = _evaluate_auc(capsys, cancer, cancer, "--l2", 1000)
+    assert np.ptp(z) < 0.05 and expected > 0.98  # 10 of the old histogram's bins
+    assert auc == pytest.approx(expected, abs=1e-3)
+
+
+def test_roc_auc_of_huge_margins_matches_sklearn(cancer, tmp_path, capsys):
+    _, X, y = cancer
+    train = write_csv(tmp_path / "train.csv", y[:300], X[:300])
+    test = write_csv(tmp_path / "test.csv", y[300:], X[300:])
+    auc, expected, z = _evaluate_auc(capsys, (train, X[:300], y[:300]),
+                                     (test, X[300:], y[300:]), "--l2", 0, "--max-iter", 30)
+    assert np.median(np.abs(z)) > 100 and expected < 0.999  # separable train, not test
+    assert auc == pytest.approx(expected, abs=1e-3)
+
+
+def test_roc_auc_of_margins_near_the_intercept_matches_sklearn(cancer, tmp_path, capsys):
+    _, X, y = cancer
+    keep = (y == 1) | (np.cumsum(y == 0) <= 25)  # 357 positives, 25 negatives
+    path = write_csv(tmp_path / "imbalanced.csv", y[keep], X[keep])
+    data = (path, X[keep], y[keep])
+    auc, expected, z = _evaluate_auc(capsys, data, data, "--l2", 1000)
+    assert z.min() > 1.0 and z.max() - z.min() < 1e-2 * z.min()
+    assert auc == pytest.approx(expected, abs=1e-3)
+
+
 def test_predict_writes_one_line_per_row_matching_sklearn(cancer, cancer_model, tmp_path):
     _, X, y = cancer
     out = str(tmp_path / "pred")
