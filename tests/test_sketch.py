@@ -76,3 +76,21 @@ def test_records_merge_sketch_fields_through_json():
     assert merged["n"] == 5000
     assert auc_from_sketch(merged["scores_sketch"]) == pytest.approx(
         roc_auc_score(y, X[:, 0] * 1e-6 + 0.25), abs=1e-3)
+
+
+def test_evaluate_gives_the_same_auc_for_any_number_of_mappers(tmp_path):
+    from conftest import write_csv
+    from driver.evaluate import evaluate
+    from driver.passes import Runner
+    rng = np.random.default_rng(5)
+    X = rng.standard_normal((20000, 2))
+    y = (X[:, 0] + rng.standard_normal(20000) > 0).astype(float)
+    path = write_csv(tmp_path / "d.csv", y, X)
+    model = {"algo": "logistic", "loss": "logistic", "classes": [0, 1], "n_features": 2,
+             "coef": [1e-6, 2e-7], "intercept": 3.0, "params": {}}
+    aucs = []
+    for mappers in (1, 2, 5):
+        with Runner("inline", mappers=mappers) as runner:
+            aucs.append(evaluate(model, [path], runner)["roc_auc"])
+    assert aucs[0] == aucs[1] == aucs[2]
+    assert aucs[0] == pytest.approx(roc_auc_score(y, 3.0 + X @ [1e-6, 2e-7]), abs=1e-3)
