@@ -14,7 +14,7 @@ from driver.model import apply_params, inputs_for_model
 from driver.passes import run_pass
 from jobs.clustering import adjusted_rand_index
 from jobs.evaluate_pass import MREvaluatePass
-from jobs.kernels import auc_from_histograms
+from jobs.sketch import auc_from_sketch
 
 
 def evaluate(model, inputs, runner, label_col="default", header="auto", skip_bad_rows=False,
@@ -25,14 +25,23 @@ def evaluate(model, inputs, runner, label_col="default", header="auto", skip_bad
         raise MrlearnError("%s has no label column (its rows hold just the model's %d "
                            "features); evaluate needs labelled rows: give --label-col"
                            % (spec.files[0], model["n_features"]))
-    record = run_pass(MREvaluatePass, dict(spec.params(), **apply_params(model)), spec.files,
-                      runner)
+    params = dict(spec.params(), **apply_params(model), **_label_check(model))
+    record = run_pass(MREvaluatePass, params, spec.files, runner)
     check_bad_rows(record, skip_bad_rows, max_bad_fraction)
     if record["n"] == 0:
         raise MrlearnError("no usable rows in %s" % ", ".join(inputs))
     metrics = metrics_from_record(model, record)
     metrics.update(n_rows=record["n"], bad_rows=record["bad_rows"])
     return metrics
+
+
+def _label_check(model):
+    """Pass parameters that make a row labelled with no class of the model a bad row."""
+    if model["algo"] in ("linear", "kmeans"):
+        return {}
+    classes = model["classes"]
+    return {"label_values": classes, "label_rule": "not a class of this model (%s)"
+            % ", ".join("%g" % c for c in classes)}
 
 
 def metrics_from_record(model, record):
@@ -48,4 +57,4 @@ def metrics_from_record(model, record):
                 "r2": 1.0 - record["sse"] / y_scatter if y_scatter > 0 else float("nan")}
     loss_name = "log_loss" if model["loss"] == "logistic" else model["loss"]
     return {"accuracy": record["correct"] / n, loss_name: record["loss"] / n,
-            "roc_auc": auc_from_histograms(record["pos_bins"], record["neg_bins"])}
+            "roc_auc": auc_from_sketch(record["scores_sketch"])}

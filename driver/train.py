@@ -159,7 +159,7 @@ def train(config, runner, checkpoint_dir=None, resume=False, report=None):
     solver = restore_solver(run["solver"], ALL_SOLVERS)
     while not solver.done and len(run["history"]) < config.max_iter:
         started = time.time()
-        params = dict(spec.params(), scale=scale, **solver.pass_params())
+        params = dict(spec.params(), scale=scale, **_label_check(config), **solver.pass_params())
         record = run_pass(solver.job, params, spec.files, runner)
         _check_record(config, run, record)
         info = solver.update(record)
@@ -224,6 +224,14 @@ def _check_record(config, run, record):
     elif record["n"] != run["n_rows"]:
         raise MrlearnError("the input changed during training: %d rows in this pass, %d before"
                            % (record["n"], run["n_rows"]))
+
+
+def _label_check(config):
+    """Pass parameters that make a row with a label no classifier has a bad row."""
+    if config.algo in ("linear", "kmeans"):
+        return {}
+    return {"label_values": [-1, 0, 1],
+            "label_rule": "%s needs labels 0/1 or -1/1" % config.algo}
 
 
 def _classes(config, labels):

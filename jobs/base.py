@@ -15,7 +15,9 @@ ends and blank lines are accepted.
 The pass parameters arrive as a JSON file (``--params``), read in ``mapper_init``:
 ``n_columns`` (fields per row), ``label_col`` (or None), ``header``
 (``auto``/``yes``/``no``), optionally ``scale`` (``{"mean": [...], "std": [...]}``: the
-features are standardized before any job sees them) plus what the job needs.
+features are standardized before any job sees them), optionally ``label_values`` (the raw
+labels a row may have) with ``label_rule`` (why: a row with another label is a bad row,
+``label 2: <label_rule>``) plus what the job needs.
 """
 import json
 import warnings
@@ -27,7 +29,7 @@ from mrjob.protocol import RawValueProtocol, StandardJSONProtocol
 
 from jobs.packed import decode_block, is_packed
 from jobs.parsing import (BLOCK_LINES, looks_like_header, parse_csv_block, parse_libsvm_block,
-                          split_label)
+                          split_label, take_rows)
 from jobs.partitioning import keys_for_reducers
 from jobs.records import merge_all, merge_records, to_json
 
@@ -113,8 +115,12 @@ class BlockJob(MRJob):
         libsvm = self.params.get("format") == "libsvm"
         if libsvm:
             X, y, bad = parse_libsvm_block(self.buffer, self.params["n_columns"] - 1)
+            if self.params["label_col"] is None:
+                y = None
         else:
             values, bad = parse_csv_block(self.buffer, self.params["n_columns"])
+            X, y = split_label(values, self.params["label_col"])
+        X, y, bad = self._check_labels(X, y, bad, lambda: self._row_index(bad, libsvm))
         if bad:
             self._note_bad_rows(bad)
         if self.keeps_lines:
@@ -122,26 +128,52 @@ class BlockJob(MRJob):
             self.good_lines = [line for i, line in enumerate(self.buffer)
                                if i not in bad_index and line.strip()]
         self.buffer = []
-        if libsvm:
-            return self.process_block(X, None if self.params["label_col"] is None else y) or []
-        return self._process(values)
+        return self._process(X, y, scale=not libsvm)
+
+    def _row_index(self, bad, libsvm):
+        """Buffer index (list) of each parsed row: the lines neither bad nor blank."""
+        skipped = {i for i, _ in bad}
+        return [i for i, line in enumerate(self.buffer) if i not in skipped
+                and (line.split("#", 1)[0] if libsvm else line).strip()]
+
+    def _check_labels(self, X, y, bad, row_index):
+        """Drop the rows whose label is not in the parameters' ``label_values``.
+
+        They join ``bad`` (list of (buffer index, reason), kept in index order) as
+        ``label 2: <label_rule>``; ``row_index()`` gives each parsed row's buffer index and is
+        only called when a label is wrong. Returns ``(X, y, bad)``.
+        """
+        allowed = self.params.get("label_values")
+        if allowed is None or y is None:
+            return X, y, bad
+        ok = np.isin(y, allowed)
+        if ok.all():
+            return X, y, bad
+        index = row_index()
+        wrong = [(index[i], "label %.15g: %s" % (y[i], self.params["label_rule"]))
+                 for i in np.flatnonzero(~ok)]
+        return take_rows(X, ok), y[ok], sorted(bad + wrong)
 
     def _packed_block(self, line):
+        self.buffer, self.buffer_first_line = [line], self.lines_seen
         try:
             values = decode_block(line)
         except ValueError as e:
-            self.buffer, self.buffer_first_line = [line], self.lines_seen
             self._note_bad_rows([(0, str(e))])
             self.buffer = []
             return []
         if values.shape[1] != self.params["n_columns"]:
             raise ValueError("packed block of %d columns in %s, expected %d"
                              % (values.shape[1], self.split_file, self.params["n_columns"]))
-        return self._process(values)
-
-    def _process(self, values):
         X, y = split_label(values, self.params["label_col"])
-        if self.scale:
+        X, y, bad = self._check_labels(X, y, [], lambda: [0] * len(values))
+        if bad:
+            self._note_bad_rows(bad)
+        self.buffer = []
+        return self._process(X, y)
+
+    def _process(self, X, y, scale=True):
+        if scale and self.scale:
             X = (X - self.scale[0]) / self.scale[1]
         return self.process_block(X, y) or []
 

@@ -5,8 +5,8 @@ Parameters (``--params`` JSON): ``task``: ``regression``, the classifier's loss
 ``[w, b]``) for linear models, ``centers`` (k rows of d numbers) for k-means.
 
 Emits one record, key ``"record"``. Regression: ``n``, ``sse``, ``sae``,
-``y_moments``. Classification: ``n``, ``correct``, ``loss`` (sum), ``pos_bins`` and
-``neg_bins`` (sparse histograms of margins for ROC AUC). K-means: ``n``, ``inertia``,
+``y_moments``. Classification: ``n``, ``correct``, ``loss`` (sum), ``scores_sketch``
+(per-class rank sketch of the margins for ROC AUC, :mod:`jobs.sketch`). K-means: ``n``, ``inertia``,
 ``sizes`` (k,) and, when there is a label column, ``contingency`` (counts of
 ``"cluster|label"``). Plus ``bad_rows``/``first_bad``.
 """

@@ -16,6 +16,8 @@ This module runs on task nodes: no mrjob import, Python 3.9 syntax.
 """
 import numpy as np
 
+from jobs.sketch import score_sketch
+
 LOSSES = ("squared", "logistic", "hinge", "squared_hinge")
 
 
@@ -178,58 +180,27 @@ def decision_function(X, theta):
     return X @ theta[:d] + theta[d]
 
 
-AUC_BINS = 20000
-AUC_RANGE = 50.0
-
-
-def score_histogram_bins(z):
-    """Bin index (n,) of margins ``z`` on a uniform grid over [-50, 50] (clipped).
-
-    Positive- and negative-class histograms over these bins give ROC AUC to within the
-    share of pairs that fall in one bin (width 0.005 in the margin).
-    """
-    scaled = (np.clip(z, -AUC_RANGE, AUC_RANGE) + AUC_RANGE) * (AUC_BINS / (2 * AUC_RANGE))
-    return np.minimum(scaled.astype(np.int64), AUC_BINS - 1)
-
-
 def classification_sums(loss, X, y_raw, theta):
     """Evaluation sums for a binary classifier at ``theta`` (d + 1,).
 
     Returns dict: ``n``, ``correct`` (rows whose sign of margin matches the label),
-    ``loss`` (sum of the training loss ``loss``; for ``logistic`` the log-loss), and the
-    sparse class histograms of margins ``pos_bins``/``neg_bins`` as
-    ``{bin index: count}`` for ROC AUC.
+    ``loss`` (sum of the training loss ``loss``; for ``logistic`` the log-loss), and
+    ``scores_sketch``, the per-class rank sketch of the margins ``z = x.w + b`` for ROC AUC
+    (:mod:`jobs.sketch`). The sketch keys on ``z`` itself, intercept included: AUC only
+    depends on the order of the scores, the sketch's bins have a width relative to the
+    values they hold (so an offset costs no resolution: ``5 + 1e-7 x`` resolves as well as
+    ``x``), and ``z`` orders rows exactly as the model's scores (``decision_function``,
+    ``predict_proba``) do, ties included.
     """
     z = decision_function(X, theta)
     positive = y_raw > 0
     value, _, _ = _loss_derivatives(loss, z[:, None], encode_labels(y_raw, loss)[:, None], 0)
-    bins = score_histogram_bins(z)
     return {
         "n": X.shape[0],
         "correct": int(np.count_nonzero((z > 0) == positive)),
         "loss": float(value.sum()),
-        "pos_bins": _sparse_counts(bins[positive]),
-        "neg_bins": _sparse_counts(bins[~positive]),
+        "scores_sketch": score_sketch(z, positive),
     }
-
-
-def _sparse_counts(bins):
-    idx, counts = np.unique(bins, return_counts=True)
-    return {int(i): int(c) for i, c in zip(idx, counts)}
-
-
-def auc_from_histograms(pos_bins, neg_bins):
-    """ROC AUC from per-bin class counts (dicts bin -> count); ties count one half."""
-    pos = np.zeros(AUC_BINS)
-    neg = np.zeros(AUC_BINS)
-    for hist, arr in ((pos_bins, pos), (neg_bins, neg)):
-        for k, c in hist.items():
-            arr[int(k)] += c
-    n_pos, n_neg = pos.sum(), neg.sum()
-    if n_pos == 0 or n_neg == 0:
-        return float("nan")
-    neg_below = np.cumsum(neg) - neg
-    return float((pos * (neg_below + 0.5 * neg)).sum() / (n_pos * n_neg))
 
 
 def regression_sums(X, y, theta):

@@ -112,6 +112,16 @@ def split_label(values, label_col):
     return X, y
 
 
+def take_rows(X, keep):
+    """The rows of ``X`` (ndarray or :class:`SparseRows`, n rows) where ``keep`` (n,) is True."""
+    if isinstance(X, np.ndarray):
+        return X[keep]
+    entry = keep[X.row]
+    new_row = np.cumsum(keep) - 1
+    return SparseRows(new_row[X.row[entry]], X.col[entry], X.val[entry],
+                      (int(np.count_nonzero(keep)), X.shape[1]))
+
+
 DENSE_MAX_FEATURES = 512
 """libsvm blocks with at most this many features become dense arrays; wider ones stay sparse."""
 

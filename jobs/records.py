@@ -6,6 +6,10 @@ field's name, so every job, the reducer and the tests share one merge:
 - ``*moments``: ``(n, mean, scatter)`` triples, merged with :func:`kernels.merge_moments`;
 - ``*_top``: one top list per center set, merged with :func:`clustering.merge_top`;
 - ``*_samples``: one list of sampled rows per center set, concatenated;
+- ``*_sketch``: score sketches (per-class counts in order-preserving bins of at most
+  :data:`sketch.MAX_BINS` entries, whatever the row count), merged with
+  :func:`sketch.merge_sketches` into the union at the finest common resolution, the same
+  for any split layout and merge order;
 - ``*_min`` / ``*_max``: elementwise minimum / maximum;
 - ``first_bad``: the earliest bad row (by file, split start, line) or None;
 - ``labels``: sorted distinct raw labels, capped at :data:`MAX_LABELS` values;
@@ -18,6 +22,7 @@ import numpy as np
 
 from jobs.clustering import merge_top
 from jobs.kernels import merge_moments
+from jobs.sketch import merge_sketches
 
 MAX_LABELS = 16
 
@@ -33,6 +38,8 @@ def _merge_field(name, a, b):
         return [merge_top(x, y) for x, y in zip(a, b)]
     if name.endswith("_samples"):
         return [list(x) + list(y) for x, y in zip(a, b)]
+    if name.endswith("_sketch"):
+        return merge_sketches(a, b)
     if name.endswith("_min"):
         return np.minimum(np.asarray(a, dtype=np.float64), np.asarray(b, dtype=np.float64))
     if name.endswith("_max"):

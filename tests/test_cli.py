@@ -50,6 +50,45 @@ def test_logistic_metrics_and_sklearn_export_agree(cancer, cancer_model, capsys)
     assert metrics["roc_auc"] == pytest.approx(roc_auc_score(y, proba), abs=1e-3)
 
 
+def _evaluate_auc(capsys, train_data, test_data, *train_options):
+    """(mrlearn's ROC AUC on ``test_data``, scikit-learn's on the exported model's decision
+    function, the margins); each data is (CSV path, X, y)."""
+    model = os.path.join(os.path.dirname(train_data[0]), "auc-model.json")
+    assert run_cli("train", "--algo", "logistic", "--input", train_data[0], "--model", model,
+                   "-q", *train_options) == 0
+    capsys.readouterr()
+    assert run_cli("evaluate", "--model", model, "--input", test_data[0], "--json") == 0
+    path, X, y = test_data
+    z = to_sklearn(load_model(model)).decision_function(X)
+    return json.loads(capsys.readouterr().out)["roc_auc"], roc_auc_score(y, z), z
+
+
+def test_roc_auc_of_strongly_regularized_model_matches_sklearn(cancer, capsys):
+    auc, expected, z = _evaluate_auc(capsys, cancer, cancer, "--l2", 1000)
+    assert np.ptp(z) < 0.05 and expected > 0.98  # 10 of the old histogram's bins
+    assert auc == pytest.approx(expected, abs=1e-3)
+
+
+def test_roc_auc_of_huge_margins_matches_sklearn(cancer, tmp_path, capsys):
+    _, X, y = cancer
+    train = write_csv(tmp_path / "train.csv", y[:300], X[:300])
+    test = write_csv(tmp_path / "test.csv", y[300:], X[300:])
+    auc, expected, z = _evaluate_auc(capsys, (train, X[:300], y[:300]),
+                                     (test, X[300:], y[300:]), "--l2", 0, "--max-iter", 30)
+    assert np.median(np.abs(z)) > 100 and expected < 0.999  # separable train, not test
+    assert auc == pytest.approx(expected, abs=1e-3)
+
+
+def test_roc_auc_of_margins_near_the_intercept_matches_sklearn(cancer, tmp_path, capsys):
+    _, X, y = cancer
+    keep = (y == 1) | (np.cumsum(y == 0) <= 25)  # 357 positives, 25 negatives
+    path = write_csv(tmp_path / "imbalanced.csv", y[keep], X[keep])
+    data = (path, X[keep], y[keep])
+    auc, expected, z = _evaluate_auc(capsys, data, data, "--l2", 1000)
+    assert z.min() > 1.0 and z.max() - z.min() < 1e-2 * z.min()
+    assert auc == pytest.approx(expected, abs=1e-3)
+
+
 def test_predict_writes_one_line_per_row_matching_sklearn(cancer, cancer_model, tmp_path):
     _, X, y = cancer
     out = str(tmp_path / "pred")
@@ -154,3 +193,80 @@ def test_demo_trains_and_evaluates_the_shipped_data(tmp_path, capsys):
     assert "pass   1  objective 0.6931471806" in out.err
     accuracy = float(next(l.split()[1] for l in out.out.splitlines() if l.startswith("accuracy")))
     assert accuracy > 0.9
+
+
+# --- labels a classifier cannot have ---------------------------------------------------------
+
+def _relabelled(tmp_path, cancer, name, changes, format="csv"):
+    """The cancer rows with labels ``{row index: label}`` changed, as CSV or libsvm."""
+    _, X, y = cancer
+    y = y.copy()
+    for i, label in changes.items():
+        y[i] = label
+    if format == "libsvm":
+        from sklearn.datasets import dump_svmlight_file
+        path = str(tmp_path / name)
+        dump_svmlight_file(X, y, path, zero_based=False)
+        return path
+    return write_csv(tmp_path / name, y, X)
+
+
+@pytest.mark.parametrize("format", ["csv", "libsvm"])
+def test_evaluate_refuses_a_label_that_is_no_class_and_names_its_line(cancer, cancer_model,
+                                                                      tmp_path, capsys, format):
+    path = _relabelled(tmp_path, cancer, "three.data", {6: 2.0, 40: 2.0, 90: 0.5}, format)
+    capsys.readouterr()
+    assert run_cli("evaluate", "--model", cancer_model, "--input", path) == 2
+    err = capsys.readouterr().err
+    assert "%s, line 7: label 2: not a class of this model (0, 1)" % path in err
+    assert "3 malformed row(s)" in err and "Traceback" not in err
+
+
+def test_evaluate_skips_and_counts_rows_of_no_class(cancer, cancer_model, tmp_path, capsys):
+    path = _relabelled(tmp_path, cancer, "three.csv", {6: 2.0, 40: 2.0})
+    capsys.readouterr()
+    assert run_cli("evaluate", "--model", cancer_model, "--input", path, "--json",
+                   "--skip-bad-rows") == 0
+    metrics = json.loads(capsys.readouterr().out)
+    assert metrics["bad_rows"] == 2 and metrics["n_rows"] == len(cancer[2]) - 2
+
+
+def test_classes_minus_one_one_evaluate_their_labels_and_refuse_zero(cancer, cancer_pm1,
+                                                                     cancer_model, tmp_path,
+                                                                     capsys):
+    model = str(tmp_path / "pm1.json")
+    assert run_cli("train", "--algo", "svm", "--input", cancer_pm1[0], "--model", model,
+                   "-q") == 0
+    assert load_model(model)["classes"] == [-1, 1]
+    capsys.readouterr()
+    assert run_cli("evaluate", "--model", model, "--input", cancer_pm1[0], "--json") == 0
+    assert json.loads(capsys.readouterr().out)["bad_rows"] == 0
+    assert run_cli("evaluate", "--model", cancer_model, "--input", cancer_pm1[0]) == 2
+    first = int(np.flatnonzero(cancer_pm1[2] == -1)[0]) + 2  # after the header line
+    assert "line %d: label -1: not a class of this model (0, 1)" % first in capsys.readouterr().err
+
+
+def test_train_names_the_line_of_a_label_no_classifier_has(cancer, tmp_path, capsys):
+    path = _relabelled(tmp_path, cancer, "half.csv", {12: 0.5})
+    model = str(tmp_path / "m.json")
+    capsys.readouterr()
+    assert run_cli("train", "--algo", "logistic", "--input", path, "--model", model) == 2
+    err = capsys.readouterr().err
+    assert "%s, line 13: label 0.5: logistic needs labels 0/1 or -1/1" % path in err
+    assert "Traceback" not in err and not os.path.exists(model)
+    assert run_cli("train", "--algo", "logistic", "--input", path, "--model", model,
+                   "--skip-bad-rows", "-q") == 0
+    m = load_model(model)
+    assert m["bad_rows"] == 1 and m["n_rows"] == len(cancer[2]) - 1 and m["classes"] == [0, 1]
+
+
+def test_evaluate_names_the_packed_line_holding_a_label_of_no_class(cancer, cancer_model,
+                                                                     tmp_path, capsys):
+    path = _relabelled(tmp_path, cancer, "three.csv", {6: 2.0})
+    out = str(tmp_path / "packed")
+    assert run_cli("prepare", "--input", path, "--output", out, "--parts", "1") == 0
+    capsys.readouterr()
+    assert run_cli("evaluate", "--model", cancer_model, "--input", out) == 2
+    err = capsys.readouterr().err
+    assert "part-00000, line 1: label 2: not a class of this model (0, 1)" in err
+    assert "Traceback" not in err

@@ -230,7 +230,7 @@ def test_crlf_bom_and_blank_lines_are_read_correctly(tmp_path):
 
 def test_label_outside_the_classifier_set(tmp_path, capsys):
     code, model = _train(_csv(tmp_path, "d.csv", GOOD + "2,1,1\n"), tmp_path)
-    assert code == 2 and "two classes labelled 0/1 or -1/1 in column 0; found 0, 1, 2" in capsys.readouterr().err
+    assert code == 2 and "d.csv, line 41: label 2: logistic needs labels 0/1 or -1/1" in capsys.readouterr().err
     assert model.read_text() == "precious"
 
 

@@ -3,9 +3,10 @@ import numpy as np
 import pytest
 from sklearn.metrics import log_loss, roc_auc_score
 
-from jobs.kernels import (LOSSES, auc_from_histograms, classification_sums, encode_labels,
-                          loss_sums, merge_moments, moments, regression_sums)
+from jobs.kernels import (LOSSES, classification_sums, encode_labels, loss_sums, merge_moments,
+                          moments, regression_sums)
 from jobs.records import merge_all, to_json
+from jobs.sketch import auc_from_sketch
 
 
 @pytest.fixture
@@ -102,14 +103,13 @@ def test_records_merge_sums_moments_labels_and_first_bad():
     assert m["bins"] == {"3": 3, "4": 1}
 
 
-def test_auc_from_margin_histograms_matches_sklearn(block):
+def test_auc_from_margin_sketches_matches_sklearn(block):
     X, y, thetas = block
     halves = [classification_sums("logistic", Xh, yh, thetas[0])
               for Xh, yh in ((X[:90], y[:90]), (X[90:], y[90:]))]
     m = merge_all(halves)
     z = X @ thetas[0, :4] + thetas[0, 4]
-    assert auc_from_histograms(m["pos_bins"], m["neg_bins"]) == pytest.approx(
-        roc_auc_score(y, z), abs=1e-3)
+    assert auc_from_sketch(m["scores_sketch"]) == pytest.approx(roc_auc_score(y, z), abs=1e-12)
     assert m["correct"] == np.sum((z > 0) == (y > 0))
 
 

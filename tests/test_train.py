@@ -122,6 +122,7 @@ def test_resume_refuses_a_checkpoint_of_another_run(cancer, tmp_path):
             train(TrainConfig("logistic", [cancer[0]], l2=0.1), runner, ckpt, resume=True)
 
 
-def test_non_binary_labels_are_refused_with_the_column_named(diabetes):
-    with pytest.raises(MrlearnError, match="two classes labelled 0/1 or -1/1 in column 0"):
+def test_non_binary_labels_are_refused_with_file_and_line_named(diabetes):
+    with pytest.raises(MrlearnError, match=r"diabetes.csv, line 1: label 151: logistic needs "
+                                           r"labels 0/1 or -1/1"):
         fit("logistic", diabetes[0])
