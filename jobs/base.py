@@ -13,7 +13,8 @@ blocks (:mod:`jobs.packed`, decoded without parsing text). A UTF-8 byte order ma
 ends and blank lines are accepted.
 
 The pass parameters arrive as a JSON file (``--params``), read in ``mapper_init``:
-``n_columns`` (fields per row), ``label_col`` (or None), ``header``
+``n_columns`` (fields per row), ``n_features`` (feature columns, as the driver counts
+them: jobs never derive it), ``label_col`` (or None), ``header``
 (``auto``/``yes``/``no``), optionally ``scale`` (``{"mean": [...], "std": [...]}``: the
 features are standardized before any job sees them) plus what the job needs.
 """
@@ -103,7 +104,7 @@ class BlockJob(MRJob):
             return []
         libsvm = self.params.get("format") == "libsvm"
         if libsvm:
-            X, y, bad = parse_libsvm_block(self.buffer, self.params["n_columns"] - 1)
+            X, y, bad = parse_libsvm_block(self.buffer, self.params["n_features"])
         else:
             values, bad = parse_csv_block(self.buffer, self.params["n_columns"])
         if bad:

@@ -33,7 +33,7 @@ class MRKMeansPass(BlockJob):
 
     def init_split(self):
         p = self.params
-        self.n_features = p["n_columns"] - (0 if p["label_col"] is None else 1)
+        self.n_features = p["n_features"]
         self.sets = [np.asarray(c, dtype=np.float64).reshape(-1, self.n_features)
                      for c in p["sets"]]
         self.ops = set(p["ops"])

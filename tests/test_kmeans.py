@@ -201,3 +201,15 @@ def test_k_larger_than_the_data_is_a_clear_error(tmp_path, capsys):
     assert run_cli("train", "--algo", "kmeans", "--k", "5", "--init", "random", "--input", path,
                    "--model", str(tmp_path / "m.json")) == 2
     assert "--k 5 is more than the 2 rows" in capsys.readouterr().err
+
+
+def test_libsvm_input_clusters_like_the_same_rows_in_csv(iris, tmp_path):
+    from sklearn.datasets import dump_svmlight_file
+    path, X = iris
+    svm = str(tmp_path / "iris.svm")
+    dump_svmlight_file(X, load_iris().target, svm, zero_based=False)
+    from_svm = kmeans(svm, k=3, seed=2, format="libsvm", n_features=4)
+    from_csv = kmeans(path, k=3, seed=2)
+    assert from_svm["n_features"] == 4 and from_svm["n_passes"] == from_csv["n_passes"]
+    np.testing.assert_allclose(from_svm["cluster_centers"], from_csv["cluster_centers"],
+                               rtol=1e-12)
