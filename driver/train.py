@@ -19,6 +19,7 @@ from driver.kmeans import INITS, KMeansSolver
 from driver.passes import run_pass
 from driver.sgd import MixingSolver, SGDSolver
 from driver.solvers import SOLVERS, restore_solver
+from jobs.parsing import DENSE_MAX_FEATURES
 from jobs.sgd import SCHEDULES
 
 ALL_SOLVERS = dict(SOLVERS, lloyd=KMeansSolver, sgd=SGDSolver, mixing=MixingSolver)
@@ -158,8 +159,14 @@ def train(config, runner, checkpoint_dir=None, resume=False, report=None):
 
 
 def _fit_solver_to_width(config, spec):
-    """Newton and the normal equations need a d x d matrix: not for wide sparse input."""
-    if not spec.sparse or config.solver not in ("newton", "normal", "lloyd"):
+    """Newton and the normal equations need a d x d matrix, SGD and mixing dense rows: not
+    for wide sparse input (more than DENSE_MAX_FEATURES libsvm features)."""
+    if not spec.sparse:
+        return
+    if config.solver in ("sgd", "mixing"):
+        raise MrlearnError("sgd and mixing need dense rows (at most %d features); use "
+                           "--solver lbfgs" % DENSE_MAX_FEATURES)
+    if config.solver not in ("newton", "normal", "lloyd"):
         return
     if config.algo == "kmeans" or config.solver_given:
         raise MrlearnError("%s/%s needs dense rows; %d sparse features is too wide (use "
