@@ -30,6 +30,14 @@ from jobs.kmeans_pass import MRKMeansPass
 INITS = ("k-means||", "k-means++", "random")
 OVERSAMPLING_ROUNDS = 2
 LOCAL_LLOYD_ITERATIONS = 30
+MAX_OVERSAMPLING_ROUNDS = 10
+
+
+def init_passes(init, k):
+    """Data passes ``init`` takes before the first Lloyd pass (k-means|| may take more
+    oversampling rounds, up to :data:`MAX_OVERSAMPLING_ROUNDS`, when it finds fewer than k
+    distinct candidates)."""
+    return {"k-means||": 1 + OVERSAMPLING_ROUNDS + 1, "k-means++": k, "random": 1}[init]
 
 
 class KMeansSolver:
@@ -66,6 +74,12 @@ class KMeansSolver:
         return dict({"phase": phase}, **info)
 
     def model_fields(self):
+        if not any(self.measured):
+            raise MrlearnError(
+                "k-means stopped inside its %s initialization (%s phase, round %d) when "
+                "--max-iter ran out; run again with --resume and a larger --max-iter to "
+                "continue from the checkpoint in --checkpoint-dir"
+                % (self.options["init"], self.phase, self.round))
         best = int(np.argmin([m[1] if m else np.inf for m in self.measured]))
         centers, inertia = self.measured[best]
         return {"cluster_centers": centers, "inertia": inertia, "objective": inertia,
@@ -97,7 +111,7 @@ class KMeansSolver:
             chosen = chosen[np.argsort(chosen[:, 0], kind="stable")]
             self.sets[r] = self.sets[r] + _distinct_rows(chosen[:, 2:], self.sets[r])
         short = any(len(s) < self.options["k"] for s in self.sets)
-        if self.round < OVERSAMPLING_ROUNDS or (short and self.round < 10):
+        if self.round < OVERSAMPLING_ROUNDS or (short and self.round < MAX_OVERSAMPLING_ROUNDS):
             self.round += 1
         elif short:
             raise MrlearnError("the input has fewer than --k %d distinct rows"

@@ -15,7 +15,7 @@ from driver.errors import MrlearnError
 from driver.inputs import (DEFAULT_MAX_BAD_FRACTION, check_bad_rows, describe_inputs,
                            prepared_stats)
 from driver.model import FORMAT, FORMAT_VERSION, in_original_units
-from driver.kmeans import INITS, KMeansSolver
+from driver.kmeans import INITS, KMeansSolver, init_passes
 from driver.passes import run_pass
 from driver.sgd import MixingSolver, SGDSolver
 from driver.solvers import SOLVERS, restore_solver
@@ -75,7 +75,7 @@ class TrainConfig:
         if l2 < 0 or tol < 0 or max_iter < 1 or (step_size is not None and step_size <= 0):
             raise MrlearnError("need --l2 >= 0, --tol >= 0, --max-iter >= 1 and --step-size > 0")
         if algo == "kmeans":
-            _check_kmeans_options(k, init, n_init)
+            _check_kmeans_options(k, init, n_init, max_iter)
             if standardize:
                 raise MrlearnError("--standardize applies to linear, logistic and svm: k-means "
                                    "centers in standardized units have no equivalent in the "
@@ -106,13 +106,18 @@ class TrainConfig:
         return [k for k in self.FIELDS if k != "max_iter" and other.get(k) != getattr(self, k)]
 
 
-def _check_kmeans_options(k, init, n_init):
+def _check_kmeans_options(k, init, n_init, max_iter):
     if k is None or k < 1:
         raise MrlearnError("k-means needs --k K with K >= 1")
     if init not in INITS:
         raise MrlearnError("--init must be one of %s, not %r" % (", ".join(INITS), init))
     if n_init < 1:
         raise MrlearnError("--n-init must be at least 1")
+    least = init_passes(init, k) + 1
+    if max_iter < least:
+        raise MrlearnError("--max-iter %d is too few for k-means: --init %s takes %d passes "
+                           "before the first Lloyd pass; give --max-iter %d or more"
+                           % (max_iter, init, least - 1, least))
 
 
 def new_solver(config, spec):

@@ -213,3 +213,32 @@ def test_libsvm_input_clusters_like_the_same_rows_in_csv(iris, tmp_path):
     assert from_svm["n_features"] == 4 and from_svm["n_passes"] == from_csv["n_passes"]
     np.testing.assert_allclose(from_svm["cluster_centers"], from_csv["cluster_centers"],
                                rtol=1e-12)
+
+
+@pytest.mark.parametrize("init,least", [("k-means||", 5), ("k-means++", 4), ("random", 2)])
+def test_max_iter_below_the_initialization_is_refused_up_front(init, least, tmp_path, capsys):
+    path = features_csv(tmp_path / "x.csv", np.random.default_rng(0).standard_normal((30, 2)))
+    model = tmp_path / "m.json"
+    assert run_cli("train", "--algo", "kmeans", "--k", "3", "--init", init, "--max-iter",
+                   least - 1, "--input", path, "--model", model) == 2
+    err = capsys.readouterr().err
+    assert "--max-iter %d is too few" % (least - 1) in err and "--max-iter %d or more" % least in err
+    assert len(err.strip().splitlines()) == 1 and not model.exists()
+    assert run_cli("train", "--algo", "kmeans", "--k", "3", "--init", init, "--max-iter", least,
+                   "--input", path, "--model", model, "-q") == 0
+
+
+def test_kmeans_parallel_stopped_in_extra_oversampling_rounds_says_resume(tmp_path, capsys):
+    # few distinct values: k-means|| needs more than two oversampling rounds (4 with seed 3)
+    X = np.repeat(np.random.default_rng(0).standard_normal((6, 2)), [100, 50, 20, 5, 2, 1], axis=0)
+    path, model, ckpt = features_csv(tmp_path / "x.csv", X), tmp_path / "m.json", tmp_path / "c"
+    args = ["train", "--algo", "kmeans", "--k", "5", "--seed", "3", "--input", path, "--model",
+            model, "--checkpoint-dir", ckpt, "-q"]
+    assert run_cli(*args, "--max-iter", 5) == 2
+    err = capsys.readouterr().err
+    assert "stopped inside its k-means|| initialization" in err and "--resume" in err
+    assert len(err.strip().splitlines()) == 1 and not model.exists()
+    assert run_cli(*args, "--max-iter", 30, "--resume") == 0
+    straight = kmeans(path, k=5, seed=3, max_iter=30)
+    assert init_passes(straight) > 4
+    assert load_model(str(model))["cluster_centers"] == straight["cluster_centers"]
