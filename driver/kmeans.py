@@ -9,7 +9,16 @@ Phases, one pass each step (``--init``):
   driver. Four data passes.
 - ``k-means++``: pass 1 as above, then one pass per further center (the exact,
   slow baseline: k passes).
-- ``random``: pass 1 takes k rows of smallest hash (a uniform sample): one pass.
+- ``random``: pass 1 takes the k distinct rows of smallest hash (a uniform sample of k
+  different rows; fewer than k distinct rows in the input is an error): one pass.
+
+Duplicate rows: the hash of identical rows is identical, so the sampled choices draw among
+distinct row *values* V, not rows (scikit-learn draws by row): the first center is each
+value with probability 1/|V|; a k-means++ pick takes value v, at squared distance d_v to
+the nearest center, with probability d_v / sum_{w in V} d_w (by row: m_v d_v / sum over
+rows, m_v = rows holding v); k-means|| makes v a candidate with probability
+min(1, ell d_v / cost), cost summed over all rows (by row: 1 - (1 - that)^m_v). Row counts
+do weigh the candidates in k-means||' last step, and every Lloyd pass counts every row.
 
 Lloyd passes then assign rows to the nearest center and return per-cluster sums; a set
 stops when its centers move less than ``tol * mean feature variance`` (squared shift
@@ -92,8 +101,9 @@ class KMeansSolver:
         n, _, squared_deviations = record["moments"]
         self.tol_scaled = self.tol * float(np.mean(squared_deviations)) / n
         firsts = [[item[1:] for item in items] for _, items in record["first_top"]]
-        if any(len(rows) < (k if init == "random" else 1) for rows in firsts):
-            raise MrlearnError("--k %d is more than the %d rows of the input" % (k, n))
+        if init == "random" and len(firsts[0]) < k:
+            raise MrlearnError("--k %d is more than the %d distinct rows of the input; give a "
+                               "smaller --k" % (k, len(firsts[0])))
         self.sets = firsts
         if init == "random":
             self._start_lloyd()

@@ -11,8 +11,9 @@ from sklearn.preprocessing import StandardScaler
 
 from conftest import interrupted_and_straight, run_cli, write_csv
 from driver.kmeans import KMeansSolver
+from driver.inputs import describe_inputs
 from driver.model import load_model, to_sklearn
-from driver.passes import Runner
+from driver.passes import Runner, run_pass
 from driver.train import TrainConfig, train
 from jobs.clustering import (adjusted_rand_index, contingency, lloyd_sums, merge_top, nearest,
                              oversample, row_uniforms, top_list)
@@ -200,7 +201,7 @@ def test_k_larger_than_the_data_is_a_clear_error(tmp_path, capsys):
     path = features_csv(tmp_path / "tiny.csv", np.array([[0.0, 1.0], [1.0, 0.0]]))
     assert run_cli("train", "--algo", "kmeans", "--k", "5", "--init", "random", "--input", path,
                    "--model", str(tmp_path / "m.json")) == 2
-    assert "--k 5 is more than the 2 rows" in capsys.readouterr().err
+    assert "--k 5 is more than the 2 distinct rows" in capsys.readouterr().err
 
 
 def test_libsvm_input_clusters_like_the_same_rows_in_csv(iris, tmp_path):
@@ -242,3 +243,36 @@ def test_kmeans_parallel_stopped_in_extra_oversampling_rounds_says_resume(tmp_pa
     straight = kmeans(path, k=5, seed=3, max_iter=30)
     assert init_passes(straight) > 4
     assert load_model(str(model))["cluster_centers"] == straight["cluster_centers"]
+
+
+def first_centers(path, k, seed, mappers):
+    """The solver's center sets after the first pass of a random-init run."""
+    spec = describe_inputs([path], None)
+    solver = KMeansSolver(spec.n_features, 1e-4, k=k, init="random", n_init=2, seed=seed)
+    with Runner("inline", mappers=mappers) as runner:
+        record = run_pass(solver.job, dict(spec.params(), scale=None, **solver.pass_params()),
+                          spec.files, runner)
+    solver.update(record)
+    return solver.sets
+
+
+def test_random_init_picks_k_distinct_rows_whatever_the_split(tmp_path):
+    values = np.random.default_rng(0).standard_normal((6, 2))
+    X = np.repeat(values, [100, 50, 20, 5, 2, 1], axis=0)
+    path = features_csv(tmp_path / "dups.csv", X[np.random.default_rng(1).permutation(len(X))])
+    for seed in range(21):
+        sets = first_centers(path, 5, seed, mappers=1)
+        for centers in sets:
+            assert len(centers) == 5 and len({tuple(c) for c in centers}) == 5
+            assert all(np.any(np.all(values == c, axis=1)) for c in centers)
+        assert first_centers(path, 5, seed, mappers=3) == sets
+
+
+def test_random_init_with_fewer_distinct_rows_than_k_is_a_clear_error(tmp_path, capsys):
+    path = features_csv(tmp_path / "dups.csv", np.repeat([[0.0, 1.0], [2.0, 3.0]], 20, axis=0))
+    model = tmp_path / "m.json"
+    assert run_cli("train", "--algo", "kmeans", "--k", "3", "--init", "random", "--input", path,
+                   "--model", model) == 2
+    err = capsys.readouterr().err
+    assert "--k 3 is more than the 2 distinct rows" in err and len(err.strip().splitlines()) == 1
+    assert not model.exists()
