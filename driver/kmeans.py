@@ -6,7 +6,9 @@ Phases, one pass each step (``--init``):
   of smallest hash) and the column moments; passes 2-3 are oversampling rounds with
   ``ell = 2k``; pass 4 counts the rows nearest to each candidate; then weighted
   k-means++ and a local Lloyd refinement on the (about 4k) weighted candidates, in the
-  driver. Four data passes.
+  driver. Four data passes; when the rounds find fewer than k distinct candidates (data
+  of few distinct values), one k-means++ pick pass per missing candidate comes before
+  pass 4.
 - ``k-means++``: pass 1 as above, then one pass per further center (the exact,
   slow baseline: k passes).
 - ``random``: pass 1 takes the k distinct rows of smallest hash (a uniform sample of k
@@ -39,13 +41,11 @@ from jobs.kmeans_pass import MRKMeansPass
 INITS = ("k-means||", "k-means++", "random")
 OVERSAMPLING_ROUNDS = 2
 LOCAL_LLOYD_ITERATIONS = 30
-MAX_OVERSAMPLING_ROUNDS = 10
 
 
 def init_passes(init, k):
-    """Data passes ``init`` takes before the first Lloyd pass (k-means|| may take more
-    oversampling rounds, up to :data:`MAX_OVERSAMPLING_ROUNDS`, when it finds fewer than k
-    distinct candidates)."""
+    """Data passes ``init`` takes before the first Lloyd pass (k-means|| takes one more per
+    candidate it must pick when its oversampling rounds find fewer than k)."""
     return {"k-means||": 1 + OVERSAMPLING_ROUNDS + 1, "k-means++": k, "random": 1}[init]
 
 
@@ -120,12 +120,10 @@ class KMeansSolver:
             chosen = rows[rows[:, 0] * cost < ell * rows[:, 1]]
             chosen = chosen[np.argsort(chosen[:, 0], kind="stable")]
             self.sets[r] = self.sets[r] + _distinct_rows(chosen[:, 2:], self.sets[r])
-        short = any(len(s) < self.options["k"] for s in self.sets)
-        if self.round < OVERSAMPLING_ROUNDS or (short and self.round < MAX_OVERSAMPLING_ROUNDS):
+        if self.round < OVERSAMPLING_ROUNDS:
             self.round += 1
-        elif short:
-            raise MrlearnError("the input has fewer than --k %d distinct rows"
-                               % self.options["k"])
+        elif any(len(s) < self.options["k"] for s in self.sets):
+            self.phase, self.round = "pick", self.round + 1  # k-means++ picks fill the sets
         else:
             self.phase = "weights"
         return {"objective": float(max(record["cost"])),
@@ -143,14 +141,22 @@ class KMeansSolver:
         return {"candidates": offset}
 
     def _after_pick(self, record):
+        """Add one k-means++ pick to every set of fewer than k rows (all sets for
+        k-means++; k-means|| sets its oversampling left short)."""
+        k = self.options["k"]
         for r, (_, items) in enumerate(record["pick_top"]):
-            if not items:
-                raise MrlearnError("the input has fewer than --k %d distinct rows"
-                                   % self.options["k"])
+            if len(self.sets[r]) >= k:
+                continue
+            if not items:  # every row is at distance 0 from the set
+                raise MrlearnError("--k %d is more than the %d distinct rows of the input; "
+                                   "give a smaller --k" % (k, len(self.sets[r])))
             self.sets[r] = self.sets[r] + [items[0][1:]]
         self.round += 1
-        if len(self.sets[0]) == self.options["k"]:
-            self._start_lloyd()
+        if all(len(s) >= k for s in self.sets):
+            if self.options["init"] == "k-means||":
+                self.phase = "weights"
+            else:
+                self._start_lloyd()
         return {}
 
     def _start_lloyd(self):

@@ -121,17 +121,17 @@ def oversample(X, C, u, ell, cost_so_far, kept):
     return cost_so_far, kept[kept[:, 0] * cost_so_far < ell * kept[:, 1]]
 
 
-def weighted_pick_scores(X, C, u):
-    """Efraimidis-Spirakis keys ``log(u) / d2`` for picking one row with P ~ d2 (n,).
+def weighted_pick(X, C, u):
+    """Top list of one row of ``X`` (n, d) drawn with probability ~ d2 to ``C`` (k, d).
 
-    The row with the largest key is a draw proportional to squared distance to the
-    nearest center of ``C``; rows at distance 0 get -inf-like keys and are never drawn.
+    Efraimidis-Spirakis: the row of largest key ``log(u) / d2`` (``u`` (n,) uniforms) is
+    the draw. Rows at distance 0 (already centers) are never drawn: the list is empty
+    when every row is one.
     """
     _, d2 = nearest(X, C)
-    with np.errstate(divide="ignore"):
-        keys = np.log(np.maximum(u, 1e-300)) / d2
-    keys[d2 <= 0.0] = -1e300
-    return keys
+    far = d2 > 0.0
+    keys = np.log(np.maximum(u[far], 1e-300)) / d2[far]
+    return top_list(keys, X[far], 1)
 
 
 def clustering_sums(X, y, C):

@@ -229,10 +229,16 @@ def test_max_iter_below_the_initialization_is_refused_up_front(init, least, tmp_
                    "--input", path, "--model", model, "-q") == 0
 
 
-def test_kmeans_parallel_stopped_in_extra_oversampling_rounds_says_resume(tmp_path, capsys):
-    # few distinct values: k-means|| needs more than two oversampling rounds (4 with seed 3)
+def few_values(path):
+    """Six distinct rows held by 100, 50, 20, 5, 2 and 1 rows: (CSV path, X)."""
     X = np.repeat(np.random.default_rng(0).standard_normal((6, 2)), [100, 50, 20, 5, 2, 1], axis=0)
-    path, model, ckpt = features_csv(tmp_path / "x.csv", X), tmp_path / "m.json", tmp_path / "c"
+    return features_csv(path, X), X
+
+
+def test_kmeans_parallel_stopped_while_filling_candidates_says_resume(tmp_path, capsys):
+    # few distinct values: k-means|| oversampling finds fewer than k candidates and picks
+    # the rest, one pass each (two with seed 3)
+    path, model, ckpt = few_values(tmp_path / "x.csv")[0], tmp_path / "m.json", tmp_path / "c"
     args = ["train", "--algo", "kmeans", "--k", "5", "--seed", "3", "--input", path, "--model",
             model, "--checkpoint-dir", ckpt, "-q"]
     assert run_cli(*args, "--max-iter", 5) == 2
@@ -276,3 +282,21 @@ def test_random_init_with_fewer_distinct_rows_than_k_is_a_clear_error(tmp_path, 
     err = capsys.readouterr().err
     assert "--k 3 is more than the 2 distinct rows" in err and len(err.strip().splitlines()) == 1
     assert not model.exists()
+
+
+def test_kmeans_parallel_on_few_distinct_values_fills_its_candidates(tmp_path):
+    path, X = few_values(tmp_path / "x.csv")
+    best = KMeans(5, n_init=10, random_state=0).fit(X).inertia_
+    for seed in range(8):
+        model = kmeans(path, k=5, seed=seed)
+        assert len({tuple(c) for c in model["cluster_centers"]}) == 5
+        assert model["inertia"] == pytest.approx(best, rel=1e-9)
+
+
+@pytest.mark.parametrize("init", ["k-means||", "k-means++"])
+def test_fewer_distinct_rows_than_k_is_a_clear_error_for_every_init(init, tmp_path, capsys):
+    path = features_csv(tmp_path / "dups.csv", np.repeat([[0.0, 1.0], [2.0, 3.0]], 20, axis=0))
+    assert run_cli("train", "--algo", "kmeans", "--k", "3", "--init", init, "--input", path,
+                   "--model", tmp_path / "m.json", "-q") == 2
+    err = capsys.readouterr().err
+    assert "--k 3 is more than the 2 distinct rows" in err and len(err.strip().splitlines()) == 1
