@@ -272,6 +272,9 @@ def test_random_init_picks_k_distinct_rows_whatever_the_split(tmp_path):
             assert len(centers) == 5 and len({tuple(c) for c in centers}) == 5
             assert all(np.any(np.all(values == c, axis=1)) for c in centers)
         assert first_centers(path, 5, seed, mappers=3) == sets
+    one, three = (kmeans(path, k=5, init="random", seed=4, mappers=m) for m in (1, 3))
+    assert one["n_passes"] == three["n_passes"]  # Lloyd sums differ in the order of adding:
+    np.testing.assert_allclose(one["cluster_centers"], three["cluster_centers"], rtol=1e-12)
 
 
 def test_random_init_with_fewer_distinct_rows_than_k_is_a_clear_error(tmp_path, capsys):
