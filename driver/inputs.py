@@ -33,6 +33,7 @@ class InputSpec:
 
     @property
     def n_features(self):
+        """Feature columns: the one definition, sent to every pass as ``n_features``."""
         if self.format == "libsvm":
             return self.n_columns - 1
         return self.n_columns - (0 if self.label_col is None else 1)
@@ -44,8 +45,8 @@ class InputSpec:
 
     def params(self):
         """The part of every pass's parameters that describes the input."""
-        return {"n_columns": self.n_columns, "label_col": self.label_col, "header": self.header,
-                "format": self.format}
+        return {"n_columns": self.n_columns, "n_features": self.n_features,
+                "label_col": self.label_col, "header": self.header, "format": self.format}
 
 
 def describe_inputs(paths, label_col=0, header="auto", format="auto", n_features=None):

@@ -6,10 +6,21 @@ Phases, one pass each step (``--init``):
   of smallest hash) and the column moments; passes 2-3 are oversampling rounds with
   ``ell = 2k``; pass 4 counts the rows nearest to each candidate; then weighted
   k-means++ and a local Lloyd refinement on the (about 4k) weighted candidates, in the
-  driver. Four data passes.
+  driver. Four data passes; when the rounds find fewer than k distinct candidates (data
+  of few distinct values), one k-means++ pick pass per missing candidate comes before
+  pass 4.
 - ``k-means++``: pass 1 as above, then one pass per further center (the exact,
   slow baseline: k passes).
-- ``random``: pass 1 takes k rows of smallest hash (a uniform sample): one pass.
+- ``random``: pass 1 takes the k distinct rows of smallest hash (a uniform sample of k
+  different rows; fewer than k distinct rows in the input is an error): one pass.
+
+Duplicate rows: the hash of identical rows is identical, so the sampled choices draw among
+distinct row *values* V, not rows (scikit-learn draws by row): the first center is each
+value with probability 1/|V|; a k-means++ pick takes value v, at squared distance d_v to
+the nearest center, with probability d_v / sum_{w in V} d_w (by row: m_v d_v / sum over
+rows, m_v = rows holding v); k-means|| makes v a candidate with probability
+min(1, ell d_v / cost), cost summed over all rows (by row: 1 - (1 - that)^m_v). Row counts
+do weigh the candidates in k-means||' last step, and every Lloyd pass counts every row.
 
 Lloyd passes then assign rows to the nearest center and return per-cluster sums; a set
 stops when its centers move less than ``tol * mean feature variance`` (squared shift
@@ -30,6 +41,12 @@ from jobs.kmeans_pass import MRKMeansPass
 INITS = ("k-means||", "k-means++", "random")
 OVERSAMPLING_ROUNDS = 2
 LOCAL_LLOYD_ITERATIONS = 30
+
+
+def init_passes(init, k):
+    """Data passes ``init`` takes before the first Lloyd pass (k-means|| takes one more per
+    candidate it must pick when its oversampling rounds find fewer than k)."""
+    return {"k-means||": 1 + OVERSAMPLING_ROUNDS + 1, "k-means++": k, "random": 1}[init]
 
 
 class KMeansSolver:
@@ -66,6 +83,12 @@ class KMeansSolver:
         return dict({"phase": phase}, **info)
 
     def model_fields(self):
+        if not any(self.measured):
+            raise MrlearnError(
+                "k-means stopped inside its %s initialization (%s phase, round %d) when "
+                "--max-iter ran out; run again with --resume and a larger --max-iter to "
+                "continue from the checkpoint in --checkpoint-dir"
+                % (self.options["init"], self.phase, self.round))
         best = int(np.argmin([m[1] if m else np.inf for m in self.measured]))
         centers, inertia = self.measured[best]
         return {"cluster_centers": centers, "inertia": inertia, "objective": inertia,
@@ -78,8 +101,9 @@ class KMeansSolver:
         n, _, squared_deviations = record["moments"]
         self.tol_scaled = self.tol * float(np.mean(squared_deviations)) / n
         firsts = [[item[1:] for item in items] for _, items in record["first_top"]]
-        if any(len(rows) < (k if init == "random" else 1) for rows in firsts):
-            raise MrlearnError("--k %d is more than the %d rows of the input" % (k, n))
+        if init == "random" and len(firsts[0]) < k:
+            raise MrlearnError("--k %d is more than the %d distinct rows of the input; give a "
+                               "smaller --k" % (k, len(firsts[0])))
         self.sets = firsts
         if init == "random":
             self._start_lloyd()
@@ -96,12 +120,10 @@ class KMeansSolver:
             chosen = rows[rows[:, 0] * cost < ell * rows[:, 1]]
             chosen = chosen[np.argsort(chosen[:, 0], kind="stable")]
             self.sets[r] = self.sets[r] + _distinct_rows(chosen[:, 2:], self.sets[r])
-        short = any(len(s) < self.options["k"] for s in self.sets)
-        if self.round < OVERSAMPLING_ROUNDS or (short and self.round < 10):
+        if self.round < OVERSAMPLING_ROUNDS:
             self.round += 1
-        elif short:
-            raise MrlearnError("the input has fewer than --k %d distinct rows"
-                               % self.options["k"])
+        elif any(len(s) < self.options["k"] for s in self.sets):
+            self.phase, self.round = "pick", self.round + 1  # k-means++ picks fill the sets
         else:
             self.phase = "weights"
         return {"objective": float(max(record["cost"])),
@@ -119,14 +141,22 @@ class KMeansSolver:
         return {"candidates": offset}
 
     def _after_pick(self, record):
+        """Add one k-means++ pick to every set of fewer than k rows (all sets for
+        k-means++; k-means|| sets its oversampling left short)."""
+        k = self.options["k"]
         for r, (_, items) in enumerate(record["pick_top"]):
-            if not items:
-                raise MrlearnError("the input has fewer than --k %d distinct rows"
-                                   % self.options["k"])
+            if len(self.sets[r]) >= k:
+                continue
+            if not items:  # every row is at distance 0 from the set
+                raise MrlearnError("--k %d is more than the %d distinct rows of the input; "
+                                   "give a smaller --k" % (k, len(self.sets[r])))
             self.sets[r] = self.sets[r] + [items[0][1:]]
         self.round += 1
-        if len(self.sets[0]) == self.options["k"]:
-            self._start_lloyd()
+        if all(len(s) >= k for s in self.sets):
+            if self.options["init"] == "k-means||":
+                self.phase = "weights"
+            else:
+                self._start_lloyd()
         return {}
 
     def _start_lloyd(self):

@@ -324,20 +324,46 @@ def restore_solver(state, solvers=SOLVERS):
 def solve_normal_equations(moments, l2):
     """Exact (ridge) least squares from the centered moments of ``[x, y]``.
 
-    ``moments = (n, mean (d + 1,), scatter (d + 1, d + 1))`` with the label last. Solves
-    ``(Sxx + n l2 I) w = Sxy`` on the column-scaled system (SVD least squares, so a
-    rank-deficient design gets the minimum-norm solution), ``b = mean_y - mean_x . w``.
+    ``moments = (n, mean (d + 1,), scatter (d + 1, d + 1))`` with the label last. With
+    ``M`` the scatter plus ``n l2`` on the feature diagonal, solves
+    ``(Sxx + n l2 I) w = Sxy`` through the eigen-decomposition of the column-scaled matrix
+    (which keeps the digits of badly scaled columns); a rank-deficient design (``l2 = 0``,
+    e.g. a duplicated column) gets the minimum-norm ``w`` in the original coordinates, the
+    ``pinv(Xc) yc`` of the centered data. ``b = mean_y - mean_x . w``. The objective
+    ``|y - X w - b|^2 / 2n + l2 |w|^2 / 2`` is ``v' M v / 2n`` with ``v = [w, -1]``, taken
+    through the scaled eigen-decomposition of ``M`` with eigenvalues clipped at 0: never
+    negative (expanding ``Syy - 2 w.Sxy + w'Sxx w`` cancels to below zero on exact fits).
     Returns ``(theta (d + 1,), objective, gradient norm)``.
     """
     n, mean, scatter = moments
     d = len(mean) - 1
-    Sxx, Sxy, Syy = scatter[:d, :d], scatter[:d, d], scatter[d, d]
-    A = Sxx + n * l2 * np.eye(d)
-    scale = np.sqrt(np.diag(A))
+    M = scatter + n * l2 * np.diag(np.append(np.ones(d), 0.0))
+    w = _min_norm_solution(M[:d, :d], M[:d, d])
+    values, vectors, scale = _scaled_eigh(M)
+    projections = vectors.T @ (np.append(w, -1.0) * scale)
+    objective = 0.5 * (np.maximum(values, 0.0) @ projections ** 2) / n
+    gradient = (M[:d, :d] @ w - M[:d, d]) / n
+    return np.append(w, mean[d] - mean[:d] @ w), float(objective), float(np.linalg.norm(gradient))
+
+
+def _scaled_eigh(A):
+    """``(eigenvalues, eigenvectors, scale)`` of ``A / outer(scale, scale)`` for a symmetric
+    PSD ``A`` (p, p), ``scale = sqrt(diag(A))`` (1 where the diagonal is 0)."""
+    scale = np.sqrt(np.maximum(np.diag(A), 0.0))
     scale[scale == 0] = 1.0
-    w = np.linalg.lstsq(A / np.outer(scale, scale), Sxy / scale, rcond=None)[0] / scale
-    b = mean[d] - mean[:d] @ w
-    sse = Syy - 2.0 * (w @ Sxy) + w @ Sxx @ w
-    objective = 0.5 * sse / n + 0.5 * l2 * (w @ w)
-    gradient = (Sxx @ w - Sxy) / n + l2 * w
-    return np.append(w, b), float(objective), float(np.linalg.norm(gradient))
+    values, vectors = np.linalg.eigh(A / np.outer(scale, scale))
+    return values, vectors, scale
+
+
+def _min_norm_solution(A, b):
+    """The minimum-norm ``w`` (p,) among the least-squares solutions of ``A w = b`` for a
+    symmetric PSD ``A`` (p, p): eigenvalues of the scaled ``A`` below ``p eps`` times the
+    largest count as 0 (lstsq's rule), and the part of ``w`` in the null space of ``A``
+    (in the original coordinates) is removed."""
+    values, vectors, scale = _scaled_eigh(A)
+    keep = values > max(values.max(), 0.0) * len(values) * np.finfo(float).eps
+    w = vectors[:, keep] @ ((vectors[:, keep].T @ (b / scale)) / values[keep]) / scale
+    null = vectors[:, ~keep] / scale[:, None]
+    if null.shape[1]:
+        w = w - null @ np.linalg.lstsq(null, w, rcond=None)[0]
+    return w

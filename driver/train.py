@@ -16,10 +16,11 @@ from driver.errors import MrlearnError
 from driver.inputs import (DEFAULT_MAX_BAD_FRACTION, check_bad_rows, describe_inputs,
                            prepared_stats)
 from driver.model import FORMAT, FORMAT_VERSION, in_original_units
-from driver.kmeans import INITS, KMeansSolver
+from driver.kmeans import INITS, KMeansSolver, init_passes
 from driver.passes import run_pass
 from driver.sgd import MixingSolver, SGDSolver
 from driver.solvers import SOLVERS, restore_solver
+from jobs.parsing import DENSE_MAX_FEATURES
 from jobs.sgd import SCHEDULES
 
 ALL_SOLVERS = dict(SOLVERS, lloyd=KMeansSolver, sgd=SGDSolver, mixing=MixingSolver)
@@ -83,7 +84,7 @@ class TrainConfig:
         if label_col is None and algo != "kmeans":
             raise MrlearnError("%s learns from a label column: give --label-col N" % algo)
         if algo == "kmeans":
-            _check_kmeans_options(k, init, n_init)
+            _check_kmeans_options(k, init, n_init, max_iter)
             if standardize:
                 raise MrlearnError("--standardize applies to linear, logistic and svm: k-means "
                                    "centers in standardized units have no equivalent in the "
@@ -122,13 +123,18 @@ def _check_finite(**options):
                                % (name.replace("_", "-"), value))
 
 
-def _check_kmeans_options(k, init, n_init):
+def _check_kmeans_options(k, init, n_init, max_iter):
     if k is None or k < 1:
         raise MrlearnError("k-means needs --k K with K >= 1")
     if init not in INITS:
         raise MrlearnError("--init must be one of %s, not %r" % (", ".join(INITS), init))
     if n_init < 1:
         raise MrlearnError("--n-init must be at least 1")
+    least = init_passes(init, k) + 1
+    if max_iter < least:
+        raise MrlearnError("--max-iter %d is too few for k-means: --init %s takes %d passes "
+                           "before the first Lloyd pass; give --max-iter %d or more"
+                           % (max_iter, init, least - 1, least))
 
 
 def new_solver(config, spec):
@@ -195,8 +201,14 @@ def _check_finite_state(config, run):
 
 
 def _fit_solver_to_width(config, spec):
-    """Newton and the normal equations need a d x d matrix: not for wide sparse input."""
-    if not spec.sparse or config.solver not in ("newton", "normal", "lloyd"):
+    """Newton and the normal equations need a d x d matrix, SGD and mixing dense rows: not
+    for wide sparse input (more than DENSE_MAX_FEATURES libsvm features)."""
+    if not spec.sparse:
+        return
+    if config.solver in ("sgd", "mixing"):
+        raise MrlearnError("sgd and mixing need dense rows (at most %d features); use "
+                           "--solver lbfgs" % DENSE_MAX_FEATURES)
+    if config.solver not in ("newton", "normal", "lloyd"):
         return
     if config.algo == "kmeans" or config.solver_given:
         raise MrlearnError("%s/%s needs dense rows; %d sparse features is too wide (use "

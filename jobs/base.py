@@ -13,7 +13,8 @@ blocks (:mod:`jobs.packed`, decoded without parsing text). A UTF-8 byte order ma
 ends and blank lines are accepted.
 
 The pass parameters arrive as a JSON file (``--params``), read in ``mapper_init``:
-``n_columns`` (fields per row), ``label_col`` (or None), ``header``
+``n_columns`` (fields per row), ``n_features`` (feature columns, as the driver counts
+them: jobs never derive it), ``label_col`` (or None), ``header``
 (``auto``/``yes``/``no``), optionally ``scale`` (``{"mean": [...], "std": [...]}``: the
 features are standardized before any job sees them), optionally ``label_values`` (the raw
 labels a row may have) with ``label_rule`` (why: a row with another label is a bad row,
@@ -114,7 +115,7 @@ class BlockJob(MRJob):
             return []
         libsvm = self.params.get("format") == "libsvm"
         if libsvm:
-            X, y, bad = parse_libsvm_block(self.buffer, self.params["n_columns"] - 1)
+            X, y, bad = parse_libsvm_block(self.buffer, self.params["n_features"])
             if self.params["label_col"] is None:
                 y = None
         else:

@@ -6,8 +6,9 @@ oversampling candidate) come from :func:`row_uniforms`, a hash of the row's valu
 rows arrive, and every runner and number of mappers picks the same rows.
 
 Selections that keep "the best few rows" travel as *top lists*: ``[limit, items]`` with
-items ``[score, x_1, ..., x_d]``; merging two keeps the ``limit`` highest scores (ties
-broken by the row's values), see :func:`merge_top`.
+items ``[score, x_1, ..., x_d]``, all different; merging two keeps the ``limit`` highest
+distinct items (ties broken by the row's values), see :func:`merge_top`. Identical rows get
+the same hash and so count as one: the sampled choices are among distinct row values.
 
 This module runs on task nodes: no mrjob import, Python 3.9 syntax.
 """
@@ -77,19 +78,29 @@ def lloyd_sums(X, C, n_far):
 
 
 def top_list(scores, X, limit):
-    """Top list of the ``limit`` rows of ``X`` with the highest ``scores``."""
-    if limit <= 0 or len(scores) == 0:
+    """Top list of the ``limit`` distinct rows of ``X`` (n, d) with the highest ``scores`` (n,).
+
+    Identical rows count once (they have equal scores wherever the score is a function of
+    the row), so a list holds ``limit`` different rows whenever the block has them.
+    """
+    n = len(scores)
+    if limit <= 0 or n == 0:
         return [limit, []]
-    idx = np.argsort(-scores, kind="stable")[:limit]
-    items = np.column_stack([scores[idx], X[idx]]).tolist()
-    return merge_top([limit, items], [limit, []])
+    items, take = np.column_stack([scores, X]), limit
+    while True:
+        threshold = np.partition(scores, n - min(take, n))[n - min(take, n)]
+        distinct = np.unique(items[scores >= threshold], axis=0)  # ascending, ties included
+        if len(distinct) >= limit or take >= n:
+            return [limit, distinct[::-1][:limit].tolist()]
+        take *= 2
 
 
 def merge_top(a, b):
-    """Merge two top lists: the ``limit`` highest-scoring items, ties by row values."""
+    """Merge two top lists: the ``limit`` highest distinct items, ties by row values."""
     limit = max(a[0], b[0])
-    items = sorted(a[1] + b[1], key=lambda item: tuple(item), reverse=True)
-    return [limit, items[:limit]]
+    items = sorted(a[1] + b[1], reverse=True)
+    distinct = [item for i, item in enumerate(items) if i == 0 or item != items[i - 1]]
+    return [limit, distinct[:limit]]
 
 
 def oversample(X, C, u, ell, cost_so_far, kept):
@@ -110,17 +121,17 @@ def oversample(X, C, u, ell, cost_so_far, kept):
     return cost_so_far, kept[kept[:, 0] * cost_so_far < ell * kept[:, 1]]
 
 
-def weighted_pick_scores(X, C, u):
-    """Efraimidis-Spirakis keys ``log(u) / d2`` for picking one row with P ~ d2 (n,).
+def weighted_pick(X, C, u):
+    """Top list of one row of ``X`` (n, d) drawn with probability ~ d2 to ``C`` (k, d).
 
-    The row with the largest key is a draw proportional to squared distance to the
-    nearest center of ``C``; rows at distance 0 get -inf-like keys and are never drawn.
+    Efraimidis-Spirakis: the row of largest key ``log(u) / d2`` (``u`` (n,) uniforms) is
+    the draw. Rows at distance 0 (already centers) are never drawn: the list is empty
+    when every row is one.
     """
     _, d2 = nearest(X, C)
-    with np.errstate(divide="ignore"):
-        keys = np.log(np.maximum(u, 1e-300)) / d2
-    keys[d2 <= 0.0] = -1e300
-    return keys
+    far = d2 > 0.0
+    keys = np.log(np.maximum(u[far], 1e-300)) / d2[far]
+    return top_list(keys, X[far], 1)
 
 
 def clustering_sums(X, y, C):

@@ -14,13 +14,14 @@ Emits one record, key ``"record"``, with ``n`` and, per op (lists over the R set
   ``candidate_samples``: rows ``[u, d2, x]`` that may pass the k-means|| test
   ``u < ell * d2 / cost`` (the driver applies it with the total cost);
 - ``weights``: ``weights`` (sum of k_r,) = rows nearest to each center, sets concatenated;
-- ``pick``: ``pick_top`` = one row drawn with probability proportional to d2 (k-means++).
+- ``pick``: ``pick_top`` = one row drawn with probability proportional to d2 (k-means++;
+  none when every row is at distance 0 from the set).
 """
 import numpy as np
 
 from jobs.base import BlockJob
 from jobs.clustering import (lloyd_sums, nearest, oversample, row_uniforms, top_list,
-                             weighted_pick_scores)
+                             weighted_pick)
 from jobs.kernels import column_moments
 
 
@@ -33,7 +34,7 @@ class MRKMeansPass(BlockJob):
 
     def init_split(self):
         p = self.params
-        self.n_features = p["n_columns"] - (0 if p["label_col"] is None else 1)
+        self.n_features = p["n_features"]
         self.sets = [np.asarray(c, dtype=np.float64).reshape(-1, self.n_features)
                      for c in p["sets"]]
         self.ops = set(p["ops"])
@@ -61,7 +62,7 @@ class MRKMeansPass(BlockJob):
             partial["weights"] = np.concatenate(
                 [np.bincount(nearest(X, C)[0], minlength=len(C)) for C in sets]).astype(float)
         if "pick" in self.ops:
-            partial["pick_top"] = [top_list(weighted_pick_scores(X, C, self._uniforms(X, r)), X, 1)
+            partial["pick_top"] = [weighted_pick(X, C, self._uniforms(X, r))
                                    for r, C in enumerate(sets)]
         self.add_to_record(partial)
 

@@ -11,8 +11,9 @@ from sklearn.preprocessing import StandardScaler
 
 from conftest import interrupted_and_straight, run_cli, write_csv
 from driver.kmeans import KMeansSolver
+from driver.inputs import describe_inputs
 from driver.model import load_model, to_sklearn
-from driver.passes import Runner
+from driver.passes import Runner, run_pass
 from driver.train import TrainConfig, train
 from jobs.clustering import (adjusted_rand_index, contingency, lloyd_sums, merge_top, nearest,
                              oversample, row_uniforms, top_list)
@@ -200,4 +201,105 @@ def test_k_larger_than_the_data_is_a_clear_error(tmp_path, capsys):
     path = features_csv(tmp_path / "tiny.csv", np.array([[0.0, 1.0], [1.0, 0.0]]))
     assert run_cli("train", "--algo", "kmeans", "--k", "5", "--init", "random", "--input", path,
                    "--model", str(tmp_path / "m.json")) == 2
-    assert "--k 5 is more than the 2 rows" in capsys.readouterr().err
+    assert "--k 5 is more than the 2 distinct rows" in capsys.readouterr().err
+
+
+def test_libsvm_input_clusters_like_the_same_rows_in_csv(iris, tmp_path):
+    from sklearn.datasets import dump_svmlight_file
+    path, X = iris
+    svm = str(tmp_path / "iris.svm")
+    dump_svmlight_file(X, load_iris().target, svm, zero_based=False)
+    from_svm = kmeans(svm, k=3, seed=2, format="libsvm", n_features=4)
+    from_csv = kmeans(path, k=3, seed=2)
+    assert from_svm["n_features"] == 4 and from_svm["n_passes"] == from_csv["n_passes"]
+    np.testing.assert_allclose(from_svm["cluster_centers"], from_csv["cluster_centers"],
+                               rtol=1e-12)
+
+
+@pytest.mark.parametrize("init,least", [("k-means||", 5), ("k-means++", 4), ("random", 2)])
+def test_max_iter_below_the_initialization_is_refused_up_front(init, least, tmp_path, capsys):
+    path = features_csv(tmp_path / "x.csv", np.random.default_rng(0).standard_normal((30, 2)))
+    model = tmp_path / "m.json"
+    assert run_cli("train", "--algo", "kmeans", "--k", "3", "--init", init, "--max-iter",
+                   least - 1, "--input", path, "--model", model) == 2
+    err = capsys.readouterr().err
+    assert "--max-iter %d is too few" % (least - 1) in err and "--max-iter %d or more" % least in err
+    assert len(err.strip().splitlines()) == 1 and not model.exists()
+    assert run_cli("train", "--algo", "kmeans", "--k", "3", "--init", init, "--max-iter", least,
+                   "--input", path, "--model", model, "-q") == 0
+
+
+def few_values(path):
+    """Six distinct rows held by 100, 50, 20, 5, 2 and 1 rows: (CSV path, X)."""
+    X = np.repeat(np.random.default_rng(0).standard_normal((6, 2)), [100, 50, 20, 5, 2, 1], axis=0)
+    return features_csv(path, X), X
+
+
+def test_kmeans_parallel_stopped_while_filling_candidates_says_resume(tmp_path, capsys):
+    # few distinct values: k-means|| oversampling finds fewer than k candidates and picks
+    # the rest, one pass each (two with seed 3)
+    path, model, ckpt = few_values(tmp_path / "x.csv")[0], tmp_path / "m.json", tmp_path / "c"
+    args = ["train", "--algo", "kmeans", "--k", "5", "--seed", "3", "--input", path, "--model",
+            model, "--checkpoint-dir", ckpt, "-q"]
+    assert run_cli(*args, "--max-iter", 5) == 2
+    err = capsys.readouterr().err
+    assert "stopped inside its k-means|| initialization" in err and "--resume" in err
+    assert len(err.strip().splitlines()) == 1 and not model.exists()
+    assert run_cli(*args, "--max-iter", 30, "--resume") == 0
+    straight = kmeans(path, k=5, seed=3, max_iter=30)
+    assert init_passes(straight) > 4
+    assert load_model(str(model))["cluster_centers"] == straight["cluster_centers"]
+
+
+def first_centers(path, k, seed, mappers):
+    """The solver's center sets after the first pass of a random-init run."""
+    spec = describe_inputs([path], None)
+    solver = KMeansSolver(spec.n_features, 1e-4, k=k, init="random", n_init=2, seed=seed)
+    with Runner("inline", mappers=mappers) as runner:
+        record = run_pass(solver.job, dict(spec.params(), scale=None, **solver.pass_params()),
+                          spec.files, runner)
+    solver.update(record)
+    return solver.sets
+
+
+def test_random_init_picks_k_distinct_rows_whatever_the_split(tmp_path):
+    values = np.random.default_rng(0).standard_normal((6, 2))
+    X = np.repeat(values, [100, 50, 20, 5, 2, 1], axis=0)
+    path = features_csv(tmp_path / "dups.csv", X[np.random.default_rng(1).permutation(len(X))])
+    for seed in range(21):
+        sets = first_centers(path, 5, seed, mappers=1)
+        for centers in sets:
+            assert len(centers) == 5 and len({tuple(c) for c in centers}) == 5
+            assert all(np.any(np.all(values == c, axis=1)) for c in centers)
+        assert first_centers(path, 5, seed, mappers=3) == sets
+    one, three = (kmeans(path, k=5, init="random", seed=4, mappers=m) for m in (1, 3))
+    assert one["n_passes"] == three["n_passes"]  # Lloyd sums add in another order: rounding
+    np.testing.assert_allclose(one["cluster_centers"], three["cluster_centers"], rtol=1e-12)
+
+
+def test_random_init_with_fewer_distinct_rows_than_k_is_a_clear_error(tmp_path, capsys):
+    path = features_csv(tmp_path / "dups.csv", np.repeat([[0.0, 1.0], [2.0, 3.0]], 20, axis=0))
+    model = tmp_path / "m.json"
+    assert run_cli("train", "--algo", "kmeans", "--k", "3", "--init", "random", "--input", path,
+                   "--model", model) == 2
+    err = capsys.readouterr().err
+    assert "--k 3 is more than the 2 distinct rows" in err and len(err.strip().splitlines()) == 1
+    assert not model.exists()
+
+
+def test_kmeans_parallel_on_few_distinct_values_fills_its_candidates(tmp_path):
+    path, X = few_values(tmp_path / "x.csv")
+    best = KMeans(5, n_init=10, random_state=0).fit(X).inertia_
+    for seed in range(8):
+        model = kmeans(path, k=5, seed=seed)
+        assert len({tuple(c) for c in model["cluster_centers"]}) == 5
+        assert model["inertia"] == pytest.approx(best, rel=1e-9)
+
+
+@pytest.mark.parametrize("init", ["k-means||", "k-means++"])
+def test_fewer_distinct_rows_than_k_is_a_clear_error_for_every_init(init, tmp_path, capsys):
+    path = features_csv(tmp_path / "dups.csv", np.repeat([[0.0, 1.0], [2.0, 3.0]], 20, axis=0))
+    assert run_cli("train", "--algo", "kmeans", "--k", "3", "--init", init, "--input", path,
+                   "--model", tmp_path / "m.json", "-q") == 2
+    err = capsys.readouterr().err
+    assert "--k 3 is more than the 2 distinct rows" in err and len(err.strip().splitlines()) == 1

@@ -4,7 +4,7 @@ import pytest
 from scipy.optimize import minimize
 from sklearn.linear_model import LogisticRegression
 
-from conftest import fit, interrupted_and_straight, objective, theta_of
+from conftest import fit, interrupted_and_straight, objective, theta_of, write_csv
 from driver.errors import MrlearnError
 from driver.passes import Runner
 from driver.train import TrainConfig, train
@@ -60,6 +60,32 @@ def test_linear_normal_is_one_pass_and_equals_least_squares(diabetes):
     assert model["n_passes"] == 1
     expected = np.linalg.lstsq(np.column_stack([X, np.ones(len(y))]), y, rcond=None)[0]
     np.testing.assert_allclose(theta_of(model), expected, rtol=1e-8)
+
+
+@pytest.mark.parametrize("name,x,powers", [
+    ("quadratic", np.arange(1000.0), [1, 2]),           # y = 1 + 2x + 3x^2 exactly
+    ("wampler1", np.arange(21.0), [1, 2, 3, 4, 5])])    # NIST Wampler1: y = 1 + x + ... + x^5
+def test_normal_equations_objective_is_the_data_residual_and_never_negative(name, x, powers,
+                                                                            tmp_path):
+    X = np.column_stack([x ** p for p in powers])
+    y = 1 + X @ (np.arange(2.0, 2 + len(powers)) if name == "quadratic" else np.ones(len(powers)))
+    model = fit("linear", write_csv(tmp_path / (name + ".csv"), y, X))
+    residual = y - X @ model["coef"] - model["intercept"]
+    floor = np.finfo(float).eps * np.var(y) / 2  # the scatter's own rounding, Syy / 2n
+    assert model["objective"] >= 0
+    assert abs(model["objective"] - residual @ residual / (2 * len(y))) <= 10 * floor
+
+
+def test_normal_equations_rank_deficient_is_minimum_norm_in_original_units(tmp_path):
+    rng = np.random.default_rng(5)
+    a, b = rng.standard_normal(200), rng.standard_normal(200)
+    X = np.column_stack([a, b, 10 * a, b])  # a scaled copy and an exact copy
+    y = 1 + 2 * a - b + 0.1 * rng.standard_normal(200)
+    model = fit("linear", write_csv(tmp_path / "collinear.csv", y, X))
+    Xc, yc = X - X.mean(axis=0), y - y.mean()
+    np.testing.assert_allclose(model["coef"], np.linalg.pinv(Xc) @ yc, rtol=1e-9)
+    np.testing.assert_allclose(model["coef"], np.linalg.lstsq(Xc, yc, rcond=None)[0], rtol=1e-9)
+    assert model["intercept"] == pytest.approx(y.mean() - X.mean(axis=0) @ model["coef"], rel=1e-12)
 
 
 def test_linear_ridge_matches_closed_form(diabetes):
