@@ -39,7 +39,7 @@ DEFAULT_LOSS = {"linear": "squared", "logistic": "logistic", "svm": "squared_hin
 DEFAULT_TOL = {"lloyd": 1e-4, "newton": 1e-6}  # per solver; others 1e-8
 CHECKPOINT_FILE = "checkpoint.json"
 CHECKPOINT_FORMAT = "mrlearn-checkpoint"
-CHECKPOINT_VERSION = 2  # 2: with the input's fingerprint
+CHECKPOINT_VERSION = 3  # 2: with the input's fingerprint; 3: Newton's state holds f0
 
 
 class TrainConfig:
