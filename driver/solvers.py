@@ -92,8 +92,8 @@ class DescentSolver:
         candidates = self.candidates()
         terms, H = regularized(record, candidates, self.options["l2"], self.order)
         f_before = self.f
-        if self.steps == [0.0]:  # a pass at the current point only (the first one)
-            chosen, step = 0, 0.0
+        if self.steps == [0.0]:  # a pass at the current point only: the first, or Newton's
+            chosen, step = 0, 0.0  # for the Hessian there after a shorter step
         else:
             chosen = self._choose(terms)
             step = self.steps[chosen] if chosen is not None else 0.0
