@@ -281,8 +281,9 @@ def convergence_section(results):
 def pass_cost_section(results):
     return "\n\n".join([
         "## Cost of one pass",
-        "A Newton pass (loss, gradient and Hessian at 4 trial steps) on the local runner, "
-        "2 mappers, vs the single-process limit: pandas `read_csv` + the same numpy kernel.",
+        "A Newton pass (loss and gradient at 4 trial steps, the Hessian at one) on the local "
+        "runner, 2 mappers, vs the single-process limit: pandas `read_csv` + the same numpy "
+        "kernel.",
         pass_cost_table(results),
         "## Scaling (local runner, CSV)",
         scaling_table(results)])

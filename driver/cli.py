@@ -121,9 +121,12 @@ def build_parser():
     p.add_argument("--l2", type=finite_float, default=0.0, help="ridge penalty lambda: "
                    "objective = mean loss + lambda/2 ||w||^2 (default 0)")
     p.add_argument("--max-iter", type=positive_int, default=100, help="at most this many passes")
-    p.add_argument("--tol", type=finite_float, help="relative tolerance on the objective (default "
-                   "1e-8; newton: on the estimated gap to the optimum); kmeans: on the squared "
-                   "center shift over the mean feature variance (default 1e-4, as scikit-learn)")
+    p.add_argument("--tol", type=finite_float, help="lbfgs, gd, sgd, mixing: on the relative "
+                   "change of the objective (default 1e-8); newton: stop when max |gradient| "
+                   "and half the Newton decrement (the estimated gap to the optimum) are both "
+                   "<= tol x the objective at the start (scikit-learn's rule; default 1e-6); "
+                   "kmeans: on the squared center shift over the mean feature variance "
+                   "(default 1e-4, as scikit-learn)")
     p.add_argument("--step-size", type=finite_float, help="gd: fixed step instead of backtracking")
     p.add_argument("--k", type=int, help="kmeans: number of clusters")
     p.add_argument("--init", default="k-means||", choices=INITS,

@@ -37,10 +37,10 @@ ALGOS = {
 }
 DEFAULT_LOSS = {"linear": "squared", "logistic": "logistic", "svm": "squared_hinge",
                 "kmeans": None}
-DEFAULT_TOL = {"kmeans": 1e-4}
+DEFAULT_TOL = {"lloyd": 1e-4, "newton": 1e-6}  # per solver; others 1e-8
 CHECKPOINT_FILE = "checkpoint.json"
 CHECKPOINT_FORMAT = "mrlearn-checkpoint"
-CHECKPOINT_VERSION = 2  # 2: with the input's fingerprint
+CHECKPOINT_VERSION = 3  # 2: with the input's fingerprint; 3: Newton's state holds f0
 
 
 class TrainConfig:
@@ -73,7 +73,7 @@ class TrainConfig:
         if loss == "hinge" and solver not in ("gd", "sgd", "mixing"):
             raise MrlearnError("the hinge loss is not differentiable: use --solver gd with it, "
                                "or --loss squared_hinge")
-        tol = DEFAULT_TOL.get(algo, 1e-8) if tol is None else tol
+        tol = DEFAULT_TOL.get(solver, 1e-8) if tol is None else tol
         _check_finite(l2=l2, tol=tol, step_size=step_size, eta0=eta0, power_t=power_t,
                       batch_fraction=batch_fraction, max_bad_fraction=max_bad_fraction)
         if l2 < 0 or tol < 0 or max_iter < 1 or (step_size is not None and step_size <= 0):

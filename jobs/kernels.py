@@ -40,13 +40,14 @@ def sigmoid(z):
     return np.exp(-np.logaddexp(0.0, -z))
 
 
-def _loss_derivatives(loss, z, y, order):
+def _loss_derivatives(loss, z, y, order, hess_at=0):
     """Per-row loss value and its first/second derivative in the margin ``z``.
 
     ``z`` has shape ``(n, m)`` (one column per candidate), ``y`` shape ``(n, 1)``.
-    Returns ``(value, d1, d2)``; ``d1`` is None when ``order < 1``, ``d2`` when
-    ``order < 2``. For squared hinge ``d2`` is the generalized second derivative
-    (2 on rows inside the margin); for hinge ``d1`` is a subgradient and ``d2`` is 0.
+    Returns ``(value (n, m), d1 (n, m), d2 (n,))``; ``d1`` is None when ``order < 1``;
+    ``d2`` is None when ``order < 2``, else the second derivative at candidate
+    ``hess_at`` only. For squared hinge ``d2`` is the generalized second derivative (2 on
+    rows inside the margin); for hinge ``d1`` is a subgradient and ``d2`` is 0.
     """
     d1 = d2 = None
     if loss == "squared":
@@ -55,15 +56,17 @@ def _loss_derivatives(loss, z, y, order):
         if order >= 1:
             d1 = r
         if order >= 2:
-            d2 = np.ones_like(z)
+            d2 = np.ones(len(z))
     elif loss == "logistic":
-        # log(1 + exp(z)) - y z, stable for any |z|
-        value = np.logaddexp(0.0, z) - y * z
+        # log(1 + exp(z)) - y z = max(z, 0) + log1p(exp(-|z|)) - y z: stable for any |z|,
+        # and exp(-|z|) also gives the sigmoid and its derivative
+        e = np.exp(-np.abs(z))
+        value = np.maximum(z, 0.0) + np.log1p(e) - y * z
         if order >= 1:
-            p = sigmoid(z)
-            d1 = p - y
-            if order >= 2:
-                d2 = p * (1.0 - p)
+            d1 = np.where(z >= 0.0, 1.0, e) / (1.0 + e) - y
+        if order >= 2:
+            e = e[:, hess_at]
+            d2 = e / ((1.0 + e) * (1.0 + e))  # sigmoid(z) (1 - sigmoid(z))
     elif loss in ("hinge", "squared_hinge"):
         slack = np.maximum(0.0, 1.0 - y * z)
         if loss == "hinge":
@@ -71,20 +74,21 @@ def _loss_derivatives(loss, z, y, order):
             if order >= 1:
                 d1 = -y * (slack > 0.0)
             if order >= 2:
-                d2 = np.zeros_like(z)
+                d2 = np.zeros(len(z))
         else:
             value = slack * slack
             if order >= 1:
                 d1 = -2.0 * y * slack
             if order >= 2:
-                d2 = 2.0 * (slack > 0.0)
+                d2 = 2.0 * (slack[:, hess_at] > 0.0)
     else:
         raise ValueError("unknown loss %r; expected one of %s" % (loss, ", ".join(LOSSES)))
     return value, d1, d2
 
 
-def loss_sums(loss, X, y, thetas, order=1):
-    """Loss, gradient and Hessian sums of ``loss`` at ``m`` candidate parameter vectors.
+def loss_sums(loss, X, y, thetas, order=1, hess_at=0):
+    """Loss and gradient sums of ``loss`` at ``m`` candidate parameter vectors, and the
+    Hessian sums at one of them.
 
     Parameters
     ----------
@@ -92,35 +96,41 @@ def loss_sums(loss, X, y, thetas, order=1):
     X : ndarray (n, d)
     y : ndarray (n,), already encoded (:func:`encode_labels`)
     thetas : ndarray (m, d + 1), rows ``[w, b]``
-    order : 0 (loss only), 1 (+ gradient) or 2 (+ Hessian)
+    order : 0 (loss only), 1 (+ gradient) or 2 (+ gradient, and the Hessian at
+        candidate ``hess_at`` only: a Newton pass needs one, the others are trial steps)
+    hess_at : index of the candidate whose Hessian ``order == 2`` computes
 
     Returns
     -------
     dict with ``n`` (int), ``loss`` (m,), and when asked ``grad`` (m, d + 1) and
-    ``hess`` (m, d + 1, d + 1): sums over the rows of the per-row loss
-    ``l(x.w + b, y)`` and of its derivatives in ``theta``.
+    ``hess`` (d + 1, d + 1): sums over the rows of the per-row loss ``l(x.w + b, y)``
+    and of its derivatives in ``theta``.
     """
     thetas = np.atleast_2d(thetas)
     n, d = X.shape
     z = X @ thetas[:, :d].T + thetas[:, d]  # (n, m)
-    value, d1, d2 = _loss_derivatives(loss, z, y[:, None], order)
+    value, d1, d2 = _loss_derivatives(loss, z, y[:, None], order, hess_at)
     sums = {"n": n, "loss": value.sum(axis=0)}
     if order >= 1:
         sums["grad"] = np.hstack([(X.T @ d1).T, d1.sum(axis=0)[:, None]])
     if order >= 2:
-        sums["hess"] = np.stack([_weighted_gram(X, d2[:, j]) for j in range(d2.shape[1])])
+        sums["hess"] = _weighted_gram(X, d2)
     return sums
 
 
 def _weighted_gram(X, s):
-    """``[X 1]^T diag(s) [X 1]`` of shape (d + 1, d + 1), for weights ``s`` (n,)."""
+    """``[X 1]^T diag(s) [X 1]`` of shape (d + 1, d + 1), for weights ``s >= 0`` (n,).
+
+    The ``X`` block is ``(sqrt(s) X)^T (sqrt(s) X)``: one symmetric rank-k product (BLAS
+    syrk), half the work of a general one.
+    """
     if not isinstance(X, np.ndarray):
         raise ValueError("Hessian sums need dense rows; this block is sparse")
     d = X.shape[1]
-    sX = X * s[:, None]
+    rX = X * np.sqrt(s)[:, None]
     gram = np.empty((d + 1, d + 1))
-    gram[:d, :d] = X.T @ sX
-    gram[:d, d] = gram[d, :d] = sX.sum(axis=0)
+    gram[:d, :d] = rX.T @ rX
+    gram[:d, d] = gram[d, :d] = s @ X
     gram[d, d] = s.sum()
     return gram
 

@@ -32,16 +32,19 @@ def test_gradient_matches_finite_differences(block, loss):
 
 
 @pytest.mark.parametrize("loss", ["squared", "logistic", "squared_hinge"])
-def test_hessian_matches_finite_differences_of_gradient(block, loss):
+@pytest.mark.parametrize("hess_at", [0, 2])
+def test_hessian_at_the_requested_candidate_matches_finite_differences(block, loss, hess_at):
     X, y, thetas = block
     yy = encode_labels(y, loss)
-    H = loss_sums(loss, X, yy, thetas[:1], order=2)["hess"][0]
+    sums = loss_sums(loss, X, yy, thetas, order=2, hess_at=hess_at)
+    assert sums["hess"].shape == (5, 5)  # one Hessian, not one per candidate
+    theta = thetas[hess_at]
     eps = 1e-6
-    fd = np.array([(loss_sums(loss, X, yy, thetas[0] + eps * e, 1)["grad"][0]
-                    - loss_sums(loss, X, yy, thetas[0] - eps * e, 1)["grad"][0]) / (2 * eps)
+    fd = np.array([(loss_sums(loss, X, yy, theta + eps * e, 1)["grad"][0]
+                    - loss_sums(loss, X, yy, theta - eps * e, 1)["grad"][0]) / (2 * eps)
                    for e in np.eye(5)])
     # squared hinge: generalized Hessian, exact away from the kinks (no row sits on one)
-    np.testing.assert_allclose(H, fd, rtol=1e-4, atol=1e-4)
+    np.testing.assert_allclose(sums["hess"], fd, rtol=1e-4, atol=1e-4)
 
 
 def test_logistic_loss_is_sklearn_log_loss_and_stable(block):
@@ -66,7 +69,7 @@ def test_hinge_losses_by_hand():
     sq = loss_sums("squared_hinge", X, y, theta, 2)
     assert sq["loss"][0] == pytest.approx(0.25)
     np.testing.assert_allclose(sq["grad"][0], [-2 * 0.5 * 0.5, -2 * 0.5])
-    np.testing.assert_allclose(sq["hess"][0], [[2 * 0.25, 2 * 0.5], [2 * 0.5, 2.0]])
+    np.testing.assert_allclose(sq["hess"], [[2 * 0.25, 2 * 0.5], [2 * 0.5, 2.0]])
 
 
 def test_labels_accept_zero_one_and_minus_one_one():

@@ -133,8 +133,9 @@ def test_lbfgs_converges_to_the_newton_solution(cancer, sklearn_logistic_optimum
     assert abs(model["objective"] - sklearn_logistic_optimum) <= 1e-6 * sklearn_logistic_optimum
 
 
-def test_interrupted_run_resumes_to_the_same_model(cancer, tmp_path):
-    config = TrainConfig("logistic", [cancer[0]], solver="lbfgs", l2=L2, max_iter=200)
+@pytest.mark.parametrize("solver", ["lbfgs", "newton"])
+def test_interrupted_run_resumes_to_the_same_model(cancer, tmp_path, solver):
+    config = TrainConfig("logistic", [cancer[0]], solver=solver, l2=L2, max_iter=200)
     resumed, straight = interrupted_and_straight(config, str(tmp_path / "ckpt"), 5)
     assert resumed["coef"] == straight["coef"] and resumed["intercept"] == straight["intercept"]
     assert objectives(resumed) == objectives(straight)
