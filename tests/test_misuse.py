@@ -18,6 +18,7 @@ import pytest
 
 from conftest import write_csv
 from driver.cli import main
+from driver.train import CHECKPOINT_VERSION
 
 
 def _snapshot(root):
@@ -83,6 +84,22 @@ def user_dir(tmp_path_factory):
     for name, model in DAMAGED_MODELS.items():
         (d / name).write_text(json.dumps(model))
     (d / "notjson.json").write_text("{coef: [1, 2]\n")
+    (d / "labels012.csv").write_text("".join(
+        "%d,%s\n" % (i % 3, line.split(",", 1)[1]) for i, line in
+        enumerate((d / "train.csv").read_text().splitlines())))
+    lines = (d / "train.csv").read_text().splitlines()
+    lines[12] = "0.5," + lines[12].split(",", 1)[1]
+    (d / "half.csv").write_text("\n".join(lines) + "\n")
+    (d / "wide.svm").write_text("".join("%d %d:1.5 %d:-2\n" % (i % 2, 1 + i, 600 - i)
+                                        for i in range(40)))
+    (d / "foreign").mkdir()
+    (d / "foreign" / "notes.txt").write_text("someone else's\n")
+    (d / "damaged").mkdir()
+    (d / "damaged" / "checkpoint.json").write_text(json.dumps(
+        {"format": "mrlearn-checkpoint", "format_version": CHECKPOINT_VERSION, "history": 5}))
+    assert main(["train", "--algo", "logistic", "--input", str(d / "train.csv"), "--model",
+                 str(d / "run.json"), "--checkpoint-dir", str(d / "ckpt"), "--max-iter", "2",
+                 "-q"]) == 0
     return d
 
 
@@ -157,6 +174,25 @@ CASES = [
      "quoted.csv, line 5: field 1 is quoted"),
     ("huge values", TRAIN[:4] + ["{d}/big.csv"] + TRAIN[5:],
      "big.csv, line 8: field 3 is 1e+200; values must be finite and at most 1e+100"),
+    ("kmeans short", ["train", "--algo", "kmeans", "--k", "3", "--max-iter", "2", "--input",
+                      "{d}/train.csv", "--model", "{d}/k.json"],
+     "--max-iter 2 is too few for k-means"),
+    ("sgd sparse", TRAIN[:4] + ["{d}/wide.svm", "--n-features", "600", "--solver", "sgd"]
+     + TRAIN[5:], "sgd and mixing need dense rows"),
+    ("mixing sparse", TRAIN[:4] + ["{d}/wide.svm", "--n-features", "600", "--solver", "mixing"]
+     + TRAIN[5:], "sgd and mixing need dense rows"),
+    ("not a class", EVALUATE[:2] + ["{d}/labels012.csv"] + EVALUATE[3:] + ["{d}/model.json"],
+     "labels012.csv, line 3: label 2: not a class of this model (0, 1)"),
+    ("label 0.5", TRAIN[:4] + ["{d}/half.csv"] + TRAIN[5:], "half.csv, line 13: label 0.5"),
+    # checkpoints
+    ("checkpoint taken", TRAIN + ["--checkpoint-dir", "{d}/ckpt"],
+     "--checkpoint-dir {d}/ckpt already holds a checkpoint"),
+    ("checkpoint other run", TRAIN + ["--checkpoint-dir", "{d}/ckpt", "--resume", "--l2", "1"],
+     "was written for a different run (l2 differ)"),
+    ("checkpoint foreign", TRAIN + ["--checkpoint-dir", "{d}/foreign", "--resume"],
+     "holds no checkpoint.json (found notes.txt)"),
+    ("checkpoint damaged", TRAIN + ["--checkpoint-dir", "{d}/damaged", "--resume"],
+     "--resume: {d}/damaged/checkpoint.json lacks 'config'"),
     # runs that go wrong after passes
     ("diverging gd", TRAIN[:2] + ["linear"] + TRAIN[3:] + ["--solver", "gd", "--step-size",
                                                           "1e6", "-q"],
