@@ -229,8 +229,8 @@ def cmd_train(args):
                          schedule=args.schedule, eta0=args.eta0, power_t=args.power_t,
                          average=args.average, local_epochs=args.local_epochs,
                          batch_size=args.batch_size)
-    check_outputs(args.input, model=args.model, checkpoint_dir=args.checkpoint_dir)
-    with _runner(args) as runner:
+    with _runner(args) as runner:  # URIs are checked with the runner's S3 settings
+        check_outputs(args.input, model=args.model, checkpoint_dir=args.checkpoint_dir)
         model = train(config, runner, args.checkpoint_dir, args.resume,
                       None if args.quiet else _print_pass)
         save_model(args.model, model)  # with the runner's S3 settings
