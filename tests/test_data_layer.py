@@ -364,3 +364,23 @@ def test_libsvm_needs_n_features_and_names_bad_lines(tmp_path, capsys):
     assert run_cli("train", "--algo", "svm", "--input", path, "--model", "m.json",
                    "--n-features", "2") == 2
     assert "d.svm, line 3: feature index outside 1..2" in capsys.readouterr().err
+
+
+def test_outputs_on_s3_are_checked_before_the_first_pass(s3, cancer, capsys):
+    """The same location rules hold for URIs: an S3 input is never overwritten, an S3
+    "directory" is not a model file."""
+    data = s3 + "/data/train.csv"
+    hdfs_utils.put(cancer[0], data)
+    before = hdfs_utils.read_text(data)
+    for model, message in ((data, "--model %s is the input" % data),
+                           (s3 + "/data", "contains the input"),
+                           (s3 + "/models/", "ends in /")):
+        assert run_cli("train", "--algo", "logistic", "--input", s3 + "/data/", "--model",
+                       model, "-q") == 2
+        err = capsys.readouterr().err
+        assert message in err and "Traceback" not in err
+    hdfs_utils.put(cancer[0], s3 + "/models/m.json/part-0")
+    assert run_cli("train", "--algo", "logistic", "--input", data, "--model",
+                   s3 + "/models/m.json", "-q") == 2
+    assert "is a directory" in capsys.readouterr().err
+    assert hdfs_utils.read_text(data) == before
