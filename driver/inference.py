@@ -17,15 +17,15 @@ import math
 import numpy as np
 
 from driver.distributions import normal_sf, t_sf, upper_quantile, f_sf
-from driver.least_squares import back_substitute, penalized_factor
+from driver.least_squares import back_substitute, ones_first, penalized_factor
 
 LEVEL = 0.95
 
 
 def linear_inference(rfactor, theta, l2, rank):
     """``(figures, cov)`` of least squares from the pass's ``(n, shift, R)`` at ``theta``
-    ([w, b]); ``cov`` (d + 1, d + 1) is ``sigma^2 (A^T A + n l2 P)^-1`` mapped to ``[w, b]``.
-    Returns ``(reason, None)`` when there is no covariance."""
+    ([w, b]); ``cov`` (d + 1, d + 1) is ``sigma^2 (A^T A + n l2 P)^-1`` mapped to ``[w, b]``,
+    ``sigma^2 = RSS / (n - d - 1)``. Returns ``(reason, None)`` when there is none."""
     n, shift, R = rfactor
     R, shift = np.asarray(R, dtype=np.float64), np.asarray(shift, dtype=np.float64)
     d = R.shape[0] - 2
@@ -35,17 +35,13 @@ def linear_inference(rfactor, theta, l2, rank):
     if n <= k:
         return "%d rows leave no residual degrees of freedom for %d parameters" % (n, k), None
     w, b = theta[:d], theta[d]
-    shifted = np.concatenate([[-(b - shift[d] + shift[:d] @ w)], -w, [1.0]])
-    rss = float(np.sum((R @ shifted) ** 2))
-    tss = float(np.sum(R[1:, d + 1] ** 2))
-    design = penalized_factor(R, n, l2)[:k, :k]  # columns [1, X - shift_x]
-    inverse = back_substitute(design, np.eye(k))
-    to_theta = np.zeros((k, k))  # [b', w] -> [w, b]: b = b' + shift_y - shift_x . w
-    to_theta[:d, 1:] = np.eye(d)
-    to_theta[d, 0], to_theta[d, 1:] = 1.0, -shift[:d]
-    df_resid = n - k
-    sigma2 = rss / df_resid
-    cov = to_theta @ (sigma2 * inverse @ inverse.T) @ to_theta.T
+    residual = R @ np.concatenate([-w, [-(b - shift[d] + shift[:d] @ w), 1.0]])
+    rss = float(residual @ residual)
+    tss = float(np.sum(ones_first(R)[1:, d + 1] ** 2))
+    inverse = back_substitute(penalized_factor(R, n, l2)[:k, :k], np.eye(k))
+    to_theta = np.eye(k)  # [w, b'] -> [w, b]: b = b' + shift_y - shift_x . w
+    to_theta[d, :d] = -shift[:d]
+    cov = to_theta @ (rss / (n - k) * inverse @ inverse.T) @ to_theta.T
     return linear_figures(n, d, rss, tss), cov
 
 

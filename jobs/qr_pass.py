@@ -1,9 +1,9 @@
-"""One pass of the tall-skinny QR of the rows ``[1, x, y]``: the exact least-squares pass.
+"""One pass of the tall-skinny QR of the rows ``[x, 1, y]``: the exact least-squares pass.
 
 Parameters (``--params`` JSON): only the common input description.
 
 Emits one record, key ``"record"``, value: ``n``, ``design_rfactor`` = ``[n, shift (d + 1,),
-R (d + 2, d + 2)]`` of the columns ``[1, x_1 .. x_d, y]`` (label last; see
+R (d + 2, d + 2)]`` of the columns ``[x_1 .. x_d, 1, y]`` shifted by a data row (see
 :mod:`jobs.tsqr`), merged across blocks and splits in split order, plus
 ``bad_rows``/``first_bad``.
 """

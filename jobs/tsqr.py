@@ -1,18 +1,23 @@
 """Tall-skinny QR (Constantine & Gleich 2011): the R factor of a block of rows, and the
 merge of two R factors, for exact least squares in one pass.
 
-A block of rows ``Z = [x_1 .. x_d, y]`` (n, p) is summarized as ``(n, shift, R)``: ``shift``
-(p,) is a per-column shift (the block's column means), ``R`` (p + 1, p + 1) is the upper
-triangular factor, with non-negative diagonal, of ``A = [1, Z - shift]``: ``A^T A = R^T R``.
-The shift changes nothing in exact arithmetic (the column of ones absorbs it) but keeps
-``A`` as well conditioned as the centered data: QR never sees the columns' offsets.
+A block of rows ``Z = [x_1 .. x_d, y]`` (n, d + 1) is summarized as ``(n, shift, R)``:
+``shift`` (d + 1,) is the block's first row, ``R`` (d + 2, d + 2) the upper triangular
+factor, with non-negative diagonal, of ``A = [X - shift_x, 1, y - shift_y]`` (the column of
+ones between the features and the label): ``A^T A = R^T R``.
 
-Only row 0 of ``R`` depends on the shift (``R[:, 0] = [sqrt(n), 0 ..]``): moving to another
-shift ``s`` adds ``sqrt(n) (shift - s)`` to ``R[0, 1:]``, exactly the column operation
-``Z - s = (Z - shift) + (shift - s) 1``. :func:`merge_rfactor` moves both factors to the
-merged column means and re-factors the two stacked R's: the result is the R factor of the
-concatenated rows, as well conditioned as theirs. The merge is deterministic for a given
-order of its arguments.
+Why this shift and this order: the column of ones absorbs any shift in exact arithmetic;
+in floating point, a shift by a row of the data removes the columns' offsets (QR sees the
+conditioning of the data's spread, as with centering: NIST Longley), and with the ones
+after the features the intercept comes out of back substitution first, relative to a data
+row, without the cancellation ``b = mean_y - mean_x . w`` (which costs the intercept
+``log10(|mean_y| / |b|)`` digits: NIST Wampler1).
+
+Moving to another shift ``s`` is the column operation ``Z - s = (Z - shift) + (shift - s) 1``:
+``R`` times a unit triangular matrix, which adds ``R[:, d] (shift_j - s_j)`` to column j.
+:func:`merge_rfactor` moves the second factor to the first one's shift (so the merged shift
+is the first row of the first block) and re-factors the two stacked R's: the result is the
+R factor of the concatenated rows. It is deterministic for a given order of its arguments.
 
 This module runs on task nodes: no mrjob import, Python 3.9 syntax.
 """
@@ -24,8 +29,9 @@ def rfactor(Z):
     n, p = Z.shape
     if n == 0:
         return 0, np.zeros(p), np.zeros((p + 1, p + 1))
-    shift = Z.mean(axis=0)
-    return n, shift, triangular_factor(np.column_stack([np.ones(n), Z - shift]))
+    shift = Z[0].copy()
+    C = Z - shift
+    return n, shift, triangular_factor(np.column_stack([C[:, :-1], np.ones(n), C[:, -1]]))
 
 
 def merge_rfactor(a, b):
@@ -36,15 +42,17 @@ def merge_rfactor(a, b):
         return b
     if nb == 0:
         return a
-    n = na + nb
-    shift = sa + (sb - sa) * (nb / n)
-    return n, shift, triangular_factor(np.vstack([_shifted(Ra, sa, shift), _shifted(Rb, sb, shift)]))
+    return na + nb, sa, triangular_factor(np.vstack([Ra, shifted(Rb, sb, sa)]))
 
 
-def _shifted(R, old, new):
-    """``R`` of ``[1, Z - old]`` turned into the R of ``[1, Z - new]``."""
+def shifted(R, old, new):
+    """``R`` of ``[X - old_x, 1, y - old_y]`` times the unit triangular matrix that makes it
+    a factor (not triangular) of ``[X - new_x, 1, y - new_y]``."""
     R = np.array(R, dtype=np.float64)
-    R[0, 1:] += R[0, 0] * (old - new)
+    d = R.shape[0] - 2
+    delta = np.asarray(old, dtype=np.float64) - new
+    R[:, :d] += np.outer(R[:, d], delta[:d])
+    R[:, d + 1] += R[:, d] * delta[d]
     return R
 
 
