@@ -10,7 +10,12 @@ from scipy import stats
 import jobs.base
 from conftest import fit, run_cli, write_csv
 from driver.distributions import f_sf, normal_sf, t_sf, upper_quantile
+from driver.inference import model_summary
 from driver.model import save_model
+from driver.passes import Runner
+from driver.prepare import prepare
+from driver.solvers import Newton
+from driver.train import TrainConfig
 from jobs.tsqr import merge_rfactor, rfactor
 
 # NIST StRD certified values (https://www.itl.nist.gov/div898/strd/lls/data/Longley.shtml),
@@ -190,3 +195,37 @@ def test_summary_command_prints_the_table_or_one_line(tmp_path, capsys):
     out = capsys.readouterr().out.strip().splitlines()
     assert out == ["%s: no summary: the gd solver sums no Hessian; train with --solver "
                    "newton" % (tmp_path / "gd.json")]
+
+
+@pytest.mark.parametrize("algo", ["linear", "logistic"])
+def test_standardized_training_reports_the_summary_in_original_units(algo, tmp_path):
+    data = (sm.datasets.stackloss if algo == "linear" else sm.datasets.spector).load_pandas()
+    X, y = data.exog.values, data.endog.values
+    out = str(tmp_path / "packed")
+    with Runner("inline") as runner:
+        prepare([write_csv(tmp_path / "raw.csv", y, X)], out, runner)
+    model = fit(algo, out, standardize=True, tol=1e-10)
+    family = sm.OLS if algo == "linear" else sm.Logit
+    result = family(y, sm.add_constant(X, prepend=False)).fit(
+        **({} if algo == "linear" else {"disp": 0, "tol": 1e-12}))
+    assert_like_statsmodels(model["summary"], result)
+
+
+def test_kmeans_model_summary_is_one_line(tmp_path, capsys):
+    X = np.random.default_rng(0).standard_normal((30, 2))
+    path = str(tmp_path / "k.json")
+    save_model(path, fit("kmeans", write_csv(tmp_path / "x.csv", X[:, 0], X[:, 1:]), k=2,
+                         label_col=None, init="random"))
+    assert run_cli("summary", path) == 0
+    assert capsys.readouterr().out == ("%s: no summary: k-means models carry no standard "
+                                       "errors\n" % path)
+
+
+def test_newton_stopped_right_after_a_shortened_step_says_it_needs_one_more_pass():
+    solver = Newton(3, loss="logistic", l2=0.0)
+    solver.steps, solver.done = [0.0], False  # the next pass would sum the Hessian at x
+    config = TrainConfig("logistic", ["unused.csv"], max_iter=4)
+    run = {"history": [{"positives": 5}] * 4, "n_rows": 10}
+    model = {"converged": False, "stop_reason": "max_iter", "coef": [0.0, 0.0], "intercept": 0.0}
+    reason = model_summary(config, run, solver, model, None)["unavailable"]
+    assert "shortened Newton step" in reason and "--max-iter 5" in reason
