@@ -93,11 +93,10 @@ def summary(theta, cov, figures, df_resid=None, penalized=False, note=None):
     d = len(theta) - 1
     se = np.sqrt(np.maximum(np.diag(cov), 0.0))
     stat = np.asarray(theta) / se
-    if df_resid is None:
-        tail, quantile = normal_sf, upper_quantile(normal_sf, (1 - LEVEL) / 2)
-    else:
-        tail = lambda t: t_sf(t, df_resid)  # noqa: E731
-        quantile = upper_quantile(tail, (1 - LEVEL) / 2)
+    def tail(value):
+        return normal_sf(value) if df_resid is None else t_sf(value, df_resid)
+
+    quantile = upper_quantile(tail, (1 - LEVEL) / 2)
     table = {"names": ["x%d" % (j + 1) for j in range(d)] + ["intercept"],
              "coef": list(map(float, theta)), "std_err": se.tolist(), "statistic": stat.tolist(),
              "p_value": [2 * tail(abs(s)) for s in stat],
@@ -127,7 +126,14 @@ def model_summary(config, run, solver, model, scale):
 
 
 def _inference(config, run, solver):
-    """``(figures, cov in the solver's units, df_resid or None)``, or why there is none."""
+    """``(figures, cov in the solver's units, df_resid or None)``, or why there is none.
+
+    Newton's state ``H`` is the Hessian summed at the accepted point, except right after a
+    shorter step than the longest trial (it was summed there; the next pass evaluates the
+    accepted point alone): a run that stops by ``--max-iter`` just then has no Hessian at
+    its final point. (A stop on "gradient is zero" just after such a step would too; the
+    gradient is then zero to 1e-14, a fit that has converged in any case.)
+    """
     if config.solver == "normal":
         figures, cov = linear_inference(solver.rfactor, solver.theta, config.l2, solver.rank)
         return figures if cov is None else (figures, cov, figures["df_resid"])
