@@ -251,3 +251,15 @@ def test_newton_stopped_right_after_a_shortened_step_says_it_needs_one_more_pass
     model = {"converged": False, "stop_reason": "max_iter", "coef": [0.0, 0.0], "intercept": 0.0}
     reason = model_summary(config, run, solver, model, None)["unavailable"]
     assert "shortened Newton step" in reason and "--max-iter 5" in reason
+
+
+def test_rank_deficient_split_fit_is_the_minimum_norm_centered_solution(tmp_path, tiny_blocks):
+    rng = np.random.default_rng(3)
+    a, b = rng.standard_normal(60) + 50, rng.standard_normal(60) * 1e-3
+    X = np.column_stack([a, b, a])  # an exact duplicate, beside a tiny-scaled column
+    y = 3 + 2 * a - 700 * b + 0.1 * rng.standard_normal(60)
+    model, ours = fit_split(write_csv(tmp_path / "dup.csv", y, X))
+    Xc, yc = X - X.mean(axis=0), y - y.mean()
+    w = np.linalg.lstsq(Xc, yc, rcond=None)[0]
+    np.testing.assert_allclose(ours[:3], w, rtol=1e-9)
+    assert ours[3] == pytest.approx(y.mean() - X.mean(axis=0) @ w, rel=1e-11)
