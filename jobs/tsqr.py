@@ -30,8 +30,11 @@ def rfactor(Z):
     if n == 0:
         return 0, np.zeros(p), np.zeros((p + 1, p + 1))
     shift = Z[0].copy()
-    C = Z - shift
-    return n, shift, triangular_factor(np.column_stack([C[:, :-1], np.ones(n), C[:, -1]]))
+    A = np.empty((n, p + 1), order="F")  # LAPACK's layout: no copy inside qr
+    A[:, :p - 1] = Z[:, :-1] - shift[:-1]
+    A[:, p - 1] = 1.0
+    A[:, p] = Z[:, -1] - shift[-1]
+    return n, shift, triangular_factor(A)
 
 
 def merge_rfactor(a, b):
