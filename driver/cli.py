@@ -1,4 +1,4 @@
-"""``mrlearn``: train, predict, evaluate and demo from the command line.
+"""``mrlearn``: train, predict, evaluate, summary and demo from the command line.
 
 Errors a user can cause end in one ``mrlearn: error: ...`` line (exit code 2); anything
 else is our bug and keeps its traceback.
@@ -21,6 +21,7 @@ from driver.partition import METHODS, partition
 from driver.passes import RUNNERS, Runner
 from driver.predict import predict
 from driver.prepare import prepare
+from driver.summary import format_summary
 from driver.kmeans import INITS
 from driver.locations import check_outputs
 from driver.train import ALGOS, TrainConfig, train
@@ -182,6 +183,10 @@ def build_parser():
     p.add_argument("--json", action="store_true", help="print metrics as JSON")
     _add_input_args(p)
 
+    p = sub.add_parser("summary", help="coefficient table (standard errors, p-values, "
+                                       "intervals) stored in a model file")
+    p.add_argument("model", metavar="MODEL.json")
+
     p = sub.add_parser("demo", help="train and evaluate logistic regression on a shipped "
                                     "dataset (breast cancer, 569 rows)")
     p.add_argument("--model", default="mrlearn-demo-model.json")
@@ -281,6 +286,10 @@ def _skipped(bad_rows):
     return "; %d bad row(s) skipped" % bad_rows if bad_rows else ""
 
 
+def cmd_summary(args):
+    print(format_summary(load_model(args.model), args.model))
+
+
 def cmd_demo(args):
     train_csv = os.path.join(DEMO_DATA, "breast_cancer_train.csv.gz")
     test_csv = os.path.join(DEMO_DATA, "breast_cancer_test.csv.gz")
@@ -296,7 +305,8 @@ def cmd_demo(args):
 
 
 COMMANDS = {"train": cmd_train, "predict": cmd_predict, "evaluate": cmd_evaluate,
-            "prepare": cmd_prepare, "partition": cmd_partition, "demo": cmd_demo}
+            "prepare": cmd_prepare, "partition": cmd_partition, "summary": cmd_summary,
+            "demo": cmd_demo}
 
 
 def main(argv=None):

@@ -5,7 +5,9 @@ Fields: ``format`` ("mrlearn-model"), ``format_version``, ``algo``, ``solver``, 
 null) for linear models; ``cluster_centers`` (k, d), ``inertia``, ``best_init`` and
 ``init_inertias`` for k-means; then ``n_features``, ``params`` (l2, tol, max_iter, ...), ``n_rows``, ``bad_rows``,
 ``objective``, ``n_passes`` (= ``n_iter``), ``converged``, ``stop_reason`` and
-``history`` (one entry per pass). No pickle anywhere.
+``history`` (one entry per pass), and for supervised models ``summary`` (standard errors,
+tests and intervals per coefficient, model-level figures, or ``{"unavailable": reason}``;
+see :mod:`driver.inference`). No pickle anywhere.
 """
 import json
 

@@ -15,8 +15,10 @@ run end with the same model as an uninterrupted one.
 """
 import numpy as np
 
-from jobs.moments_pass import MRMomentsPass
+from driver.least_squares import solve_least_squares
 from jobs.objective_pass import MRObjectivePass
+from jobs.qr_pass import MRQRPass
+from jobs.records import to_json
 
 ARMIJO = 1e-4
 LBFGS_MEMORY = 10
@@ -317,14 +319,16 @@ class GradientDescent(DescentSolver):
 
 
 class NormalEquations:
-    """Exact (ridge) least squares in one pass of centered moments."""
+    """Exact (ridge) least squares in one pass: the tall-skinny QR of ``[1, x, y]``
+    (:mod:`jobs.qr_pass`, solved by :func:`driver.least_squares.solve_least_squares`).
+    Keeps the pass's R factor (``rfactor``) for the summary's standard errors."""
 
     name = "normal"
-    job = MRMomentsPass
+    job = MRQRPass
 
     def __init__(self, n_params, tol=None, **options):
         self.n_params, self.tol, self.options = n_params, tol, options
-        self.theta = self.objective = None
+        self.theta = self.objective = self.rfactor = self.rank = None
         self.done = False
         self.stop_reason = None
 
@@ -332,9 +336,10 @@ class NormalEquations:
         return {}
 
     def update(self, record):
-        n, mean, scatter = record["moments"]
-        self.theta, self.objective, grad_norm = solve_normal_equations(
-            (n, np.asarray(mean), np.asarray(scatter)), self.options["l2"])
+        n, shift, R = record["design_rfactor"]
+        self.rfactor = (n, np.asarray(shift), np.asarray(R))
+        self.theta, self.objective, self.rank, grad_norm = solve_least_squares(
+            self.rfactor, self.options["l2"])
         self.done, self.stop_reason = True, "exact solution"
         return {"objective": self.objective, "grad_norm": grad_norm, "step": 1.0,
                 "accepted": True, "candidates": 0}
@@ -346,13 +351,17 @@ class NormalEquations:
     def state(self):
         return {"name": self.name, "n_params": self.n_params, "tol": self.tol,
                 "options": self.options, "done": self.done, "objective": self.objective,
-                "theta": None if self.theta is None else self.theta.tolist()}
+                "theta": None if self.theta is None else self.theta.tolist(),
+                "rank": self.rank,
+                "rfactor": None if self.rfactor is None else to_json(self.rfactor)}
 
     def _load(self, state):
         self.done = state["done"]
         self.stop_reason = "exact solution" if self.done else None
-        self.objective = state["objective"]
+        self.objective, self.rank = state["objective"], state["rank"]
         self.theta = None if state["theta"] is None else np.asarray(state["theta"])
+        self.rfactor = None if state["rfactor"] is None else (
+            state["rfactor"][0], np.asarray(state["rfactor"][1]), np.asarray(state["rfactor"][2]))
 
 
 SOLVERS = {cls.name: cls for cls in (Newton, LBFGS, GradientDescent, NormalEquations)}
@@ -363,51 +372,3 @@ def restore_solver(state, solvers=SOLVERS):
     solver = solvers[state["name"]](state["n_params"], state["tol"], **state["options"])
     solver._load(state)
     return solver
-
-
-def solve_normal_equations(moments, l2):
-    """Exact (ridge) least squares from the centered moments of ``[x, y]``.
-
-    ``moments = (n, mean (d + 1,), scatter (d + 1, d + 1))`` with the label last. With
-    ``M`` the scatter plus ``n l2`` on the feature diagonal, solves
-    ``(Sxx + n l2 I) w = Sxy`` through the eigen-decomposition of the column-scaled matrix
-    (which keeps the digits of badly scaled columns); a rank-deficient design (``l2 = 0``,
-    e.g. a duplicated column) gets the minimum-norm ``w`` in the original coordinates, the
-    ``pinv(Xc) yc`` of the centered data. ``b = mean_y - mean_x . w``. The objective
-    ``|y - X w - b|^2 / 2n + l2 |w|^2 / 2`` is ``v' M v / 2n`` with ``v = [w, -1]``, taken
-    through the scaled eigen-decomposition of ``M`` with eigenvalues clipped at 0: never
-    negative (expanding ``Syy - 2 w.Sxy + w'Sxx w`` cancels to below zero on exact fits).
-    Returns ``(theta (d + 1,), objective, gradient norm)``.
-    """
-    n, mean, scatter = moments
-    d = len(mean) - 1
-    M = scatter + n * l2 * np.diag(np.append(np.ones(d), 0.0))
-    w = _min_norm_solution(M[:d, :d], M[:d, d])
-    values, vectors, scale = _scaled_eigh(M)
-    projections = vectors.T @ (np.append(w, -1.0) * scale)
-    objective = 0.5 * (np.maximum(values, 0.0) @ projections ** 2) / n
-    gradient = (M[:d, :d] @ w - M[:d, d]) / n
-    return np.append(w, mean[d] - mean[:d] @ w), float(objective), float(np.linalg.norm(gradient))
-
-
-def _scaled_eigh(A):
-    """``(eigenvalues, eigenvectors, scale)`` of ``A / outer(scale, scale)`` for a symmetric
-    PSD ``A`` (p, p), ``scale = sqrt(diag(A))`` (1 where the diagonal is 0)."""
-    scale = np.sqrt(np.maximum(np.diag(A), 0.0))
-    scale[scale == 0] = 1.0
-    values, vectors = np.linalg.eigh(A / np.outer(scale, scale))
-    return values, vectors, scale
-
-
-def _min_norm_solution(A, b):
-    """The minimum-norm ``w`` (p,) among the least-squares solutions of ``A w = b`` for a
-    symmetric PSD ``A`` (p, p): eigenvalues of the scaled ``A`` below ``p eps`` times the
-    largest count as 0 (lstsq's rule), and the part of ``w`` in the null space of ``A``
-    (in the original coordinates) is removed."""
-    values, vectors, scale = _scaled_eigh(A)
-    keep = values > max(values.max(), 0.0) * len(values) * np.finfo(float).eps
-    w = vectors[:, keep] @ ((vectors[:, keep].T @ (b / scale)) / values[keep]) / scale
-    null = vectors[:, ~keep] / scale[:, None]
-    if null.shape[1]:
-        w = w - null @ np.linalg.lstsq(null, w, rcond=None)[0]
-    return w

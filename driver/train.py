@@ -15,6 +15,7 @@ import hdfs_utils
 from driver.errors import MrlearnError
 from driver.inputs import (DEFAULT_MAX_BAD_FRACTION, check_bad_rows, describe_inputs,
                            prepared_stats)
+from driver.inference import model_summary, null_model_counts
 from driver.model import FORMAT, FORMAT_VERSION, in_original_units
 from driver.kmeans import INITS, KMeansSolver, init_passes
 from driver.passes import run_pass
@@ -169,6 +170,7 @@ def train(config, runner, checkpoint_dir=None, resume=False, report=None):
         record = run_pass(solver.job, params, spec.files, runner)
         _check_record(config, run, record)
         info = solver.update(record)
+        info.update(null_model_counts(config.loss, params.get("thetas"), record))
         run["history"].append(dict({"pass": len(run["history"]) + 1},
                                    seconds=round(time.time() - started, 3), **info))
         run["solver"] = solver.state()
@@ -272,6 +274,8 @@ def _model(config, spec, run, solver, scale):
     model.update(solver.model_fields())
     if scale:
         model.update(in_original_units(model, scale))
+    if config.algo != "kmeans":
+        model["summary"] = model_summary(config, run, solver, model, scale)
     return model
 
 

@@ -4,6 +4,9 @@ A record is a dict of named partial results. How two values merge follows from t
 field's name, so every job, the reducer and the tests share one merge:
 
 - ``*moments``: ``(n, mean, scatter)`` triples, merged with :func:`kernels.merge_moments`;
+- ``*_rfactor``: ``(n, shift, R)`` triangular factors of a tall-skinny QR, merged with
+  :func:`tsqr.merge_rfactor` (stack and re-factor; deterministic in the merge order, which
+  the reducer fixes by split);
 - ``*_top``: one top list per center set, merged with :func:`clustering.merge_top`;
 - ``*_samples``: one list of sampled rows per center set, concatenated;
 - ``*_sketch``: score sketches (per-class counts in order-preserving bins of at most
@@ -23,6 +26,7 @@ import numpy as np
 from jobs.clustering import merge_top
 from jobs.kernels import merge_moments
 from jobs.sketch import merge_sketches
+from jobs.tsqr import merge_rfactor
 
 MAX_LABELS = 16
 
@@ -34,6 +38,8 @@ def _merge_field(name, a, b):
         return a
     if name.endswith("moments"):
         return merge_moments(_as_moments(a), _as_moments(b))
+    if name.endswith("_rfactor"):
+        return merge_rfactor(_as_moments(a), _as_moments(b))
     if name.endswith("_top"):
         return [merge_top(x, y) for x, y in zip(a, b)]
     if name.endswith("_samples"):
@@ -59,6 +65,7 @@ def _merge_field(name, a, b):
 
 
 def _as_moments(m):
+    """An ``(n, vector, matrix)`` triple (moments or R factor) with numpy arrays."""
     n, mean, scatter = m
     return int(n), np.asarray(mean, dtype=np.float64), np.asarray(scatter, dtype=np.float64)
 

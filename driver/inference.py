@@ -1,0 +1,163 @@
+"""Statistical inference from the passes already made: the model file's ``summary``.
+
+Linear models (``--solver normal``) take everything from the final R factor of the QR pass;
+binary logistic models (``--solver newton``) from the Hessian Newton summed at the final
+point and the class counts of the first pass. With ``l2 > 0`` the covariance is that of the
+penalized problem (the inverse penalized Hessian, "penalized, approximate": statsmodels
+reports no such figures). Figures follow statsmodels' ``OLS`` and ``Logit``.
+
+``summary`` fields: ``names`` (x1 .. xd, intercept), per coefficient ``coef``, ``std_err``,
+``statistic`` (t or z), ``p_value``, ``ci_low``, ``ci_high`` (95 %), then ``distribution``
+("t" or "normal"), ``df_resid``, ``penalized``, ``note``, and the model-level figures
+(:func:`linear_figures`, :func:`logistic_figures`). A model without one holds
+``{"unavailable": reason}``.
+"""
+import math
+
+import numpy as np
+
+from driver.distributions import normal_sf, t_sf, upper_quantile, f_sf
+from driver.least_squares import back_substitute, ones_first, penalized_factor
+
+LEVEL = 0.95
+
+
+def linear_inference(rfactor, theta, l2, rank):
+    """``(figures, cov)`` of least squares from the pass's ``(n, shift, R)`` at ``theta``
+    ([w, b]); ``cov`` (d + 1, d + 1) is ``sigma^2 (A^T A + n l2 P)^-1`` mapped to ``[w, b]``,
+    ``sigma^2 = RSS / (n - d - 1)``. Returns ``(reason, None)`` when there is none."""
+    n, shift, R = rfactor
+    R, shift = np.asarray(R, dtype=np.float64), np.asarray(shift, dtype=np.float64)
+    d = R.shape[0] - 2
+    k = d + 1
+    if rank < d:
+        return "the design is rank-deficient (rank %d of %d features)" % (rank, d), None
+    if n <= k:
+        return "%d rows leave no residual degrees of freedom for %d parameters" % (n, k), None
+    w, b = theta[:d], theta[d]
+    residual = R @ np.concatenate([-w, [-(b - shift[d] + shift[:d] @ w), 1.0]])
+    rss = float(residual @ residual)
+    tss = float(np.sum(ones_first(R)[1:, d + 1] ** 2))
+    inverse = back_substitute(penalized_factor(R, n, l2)[:k, :k], np.eye(k))
+    to_theta = np.eye(k)  # [w, b'] -> [w, b]: b = b' + shift_y - shift_x . w
+    to_theta[d, :d] = -shift[:d]
+    cov = to_theta @ (rss / (n - k) * inverse @ inverse.T) @ to_theta.T
+    return linear_figures(n, d, rss, tss), cov
+
+
+def linear_figures(n, d, rss, tss):
+    """statsmodels OLS' model-level figures for ``n`` rows, ``d`` features plus intercept."""
+    df_resid = n - d - 1
+    llf = -0.5 * n * (math.log(2 * math.pi * rss / n) + 1.0)
+    fvalue = (tss - rss) / d / (rss / df_resid) if rss > 0 else math.inf
+    return {"n": n, "df_model": d, "df_resid": df_resid, "rss": rss, "scale": rss / df_resid,
+            "r_squared": 1.0 - rss / tss, "adj_r_squared": 1.0 - (n - 1) / df_resid * rss / tss,
+            "f_statistic": fvalue, "f_p_value": f_sf(fvalue, d, df_resid) if rss > 0 else 0.0,
+            "log_likelihood": llf, "aic": -2 * llf + 2 * (d + 1),
+            "bic": -2 * llf + math.log(n) * (d + 1)}
+
+
+def logistic_inference(n, theta, objective, H, l2, positives):
+    """``(figures, cov)`` of binary logistic regression at ``theta`` ([w, b]) from the
+    regularized objective and Hessian (both divided by ``n``) at that point and the
+    number of positive rows; ``cov = (n H)^-1``."""
+    d = len(theta) - 1
+    w = np.asarray(theta[:d])
+    llf = -n * (objective - 0.5 * l2 * float(w @ w))
+    p = positives / n
+    llnull = n * (p * math.log(p) + (1 - p) * math.log1p(-p))
+    try:
+        cov = np.linalg.inv(n * np.asarray(H))
+    except np.linalg.LinAlgError:
+        return "the Hessian at the final point is singular (separable or collinear data)", None
+    return {"n": n, "df_model": d, "df_resid": n - d - 1, "log_likelihood": llf,
+            "null_log_likelihood": llnull, "deviance": -2 * llf, "null_deviance": -2 * llnull,
+            "pseudo_r_squared": 1.0 - llf / llnull, "aic": -2 * llf + 2 * (d + 1),
+            "bic": -2 * llf + math.log(n) * (d + 1)}, cov
+
+
+def in_original_units(cov, scale):
+    """``cov`` of ``[w', b']`` fitted on standardized features turned into that of the
+    model in original units (``w = w' / std``, ``b = b' - w . mean``)."""
+    mean, std = np.asarray(scale["mean"]), np.asarray(scale["std"])
+    d = len(std)
+    M = np.eye(d + 1)
+    M[:d, :d] = np.diag(1.0 / std)
+    M[d, :d] = -mean / std
+    return M @ cov @ M.T
+
+
+def summary(theta, cov, figures, df_resid=None, penalized=False, note=None):
+    """The ``summary`` object: the coefficient table at ``theta`` ([w, b], original units)
+    with covariance ``cov``; t statistics with ``df_resid`` degrees of freedom, else z."""
+    d = len(theta) - 1
+    se = np.sqrt(np.maximum(np.diag(cov), 0.0))
+    stat = np.asarray(theta) / se
+    def tail(value):
+        return normal_sf(value) if df_resid is None else t_sf(value, df_resid)
+
+    quantile = upper_quantile(tail, (1 - LEVEL) / 2)
+    table = {"names": ["x%d" % (j + 1) for j in range(d)] + ["intercept"],
+             "coef": list(map(float, theta)), "std_err": se.tolist(), "statistic": stat.tolist(),
+             "p_value": [2 * tail(abs(s)) for s in stat],
+             "ci_low": (theta - quantile * se).tolist(), "ci_high": (theta + quantile * se).tolist(),
+             "distribution": "normal" if df_resid is None else "t", "penalized": penalized,
+             "note": note}
+    return dict(table, **figures)
+
+
+def model_summary(config, run, solver, model, scale):
+    """The ``summary`` of a trained ``model`` (coefficients already in original units), or
+    ``{"unavailable": reason}``. ``run``: the training loop's state (rows, history)."""
+    found = _inference(config, run, solver)
+    if isinstance(found, str):
+        return {"unavailable": found}
+    figures, cov, df_resid = found
+    if scale:
+        cov = in_original_units(cov, scale)
+    notes = []
+    if config.l2 > 0:
+        notes.append("penalized, approximate: covariance from the penalized Hessian "
+                     "(l2 = %g)" % config.l2)
+    if not model["converged"]:
+        notes.append("not converged: %s" % model["stop_reason"])
+    theta = np.append(model["coef"], model["intercept"])
+    return summary(theta, cov, figures, df_resid, config.l2 > 0, "; ".join(notes) or None)
+
+
+def _inference(config, run, solver):
+    """``(figures, cov in the solver's units, df_resid or None)``, or why there is none.
+
+    Newton's state ``H`` is the Hessian summed at the accepted point, except right after a
+    shorter step than the longest trial (it was summed there; the next pass evaluates the
+    accepted point alone): a run that stops by ``--max-iter`` just then has no Hessian at
+    its final point. (A stop on "gradient is zero" just after such a step would too; the
+    gradient is then zero to 1e-14, a fit that has converged in any case.)
+    """
+    if config.solver == "normal":
+        figures, cov = linear_inference(solver.rfactor, solver.theta, config.l2, solver.rank)
+        return figures if cov is None else (figures, cov, figures["df_resid"])
+    if config.algo == "linear":
+        return "the %s solver keeps no R factor; train with --solver normal" % config.solver
+    if config.algo != "logistic":
+        return "%s minimizes a loss that is not a likelihood" % config.algo
+    if config.solver != "newton":
+        return "the %s solver sums no Hessian; train with --solver newton" % config.solver
+    if not solver.done and list(solver.steps) == [0.0]:
+        return ("the run stopped (--max-iter) right after a shortened Newton step: the "
+                "Hessian at the final point needs one more pass; train with --max-iter %d"
+                % (len(run["history"]) + 1))
+    positives = run["history"][0].get("positives")
+    if positives is None:
+        return "the first pass was not at theta = 0, so the class counts are unknown"
+    figures, cov = logistic_inference(run["n_rows"], solver.x, solver.f, solver.H, config.l2,
+                                      positives)
+    return figures if cov is None else (figures, cov, None)
+
+
+def null_model_counts(loss, thetas, record):
+    """History fields of a pass that tell the intercept-only model: at ``theta = 0`` the
+    logistic gradient sum of the intercept is ``n / 2 - positives``. {} for other passes."""
+    if loss != "logistic" or thetas is None or np.any(np.asarray(thetas)):
+        return {}
+    return {"positives": int(round(record["n"] / 2.0 - record["grad"][0][-1]))}
