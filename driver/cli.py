@@ -24,6 +24,7 @@ from driver.prepare import prepare
 from driver.summary import format_summary
 from driver.kmeans import INITS
 from driver.locations import check_outputs
+from driver.multiclass import KINDS
 from driver.train import ALGOS, TrainConfig, train
 from jobs.sgd import SCHEDULES
 
@@ -119,6 +120,10 @@ def build_parser():
                                     "logistic and svm: newton (default), lbfgs, gd, sgd, mixing")
     p.add_argument("--loss", choices=("hinge", "squared_hinge"),
                    help="svm loss (default squared_hinge; hinge with --solver gd)")
+    p.add_argument("--multiclass", choices=KINDS, default="auto",
+                   help="more than two classes: auto (default) trains multinomial logistic "
+                   "regression or one-vs-rest svm; ovr also for logistic; multinomial or ovr "
+                   "also for two classes")
     p.add_argument("--l2", type=finite_float, default=0.0, help="ridge penalty lambda: "
                    "objective = mean loss + lambda/2 ||w||^2 (default 0)")
     p.add_argument("--max-iter", type=positive_int, default=100, help="at most this many passes")
@@ -233,7 +238,7 @@ def cmd_train(args):
                          n_init=args.n_init, seed=args.seed, batch_fraction=args.batch_fraction,
                          schedule=args.schedule, eta0=args.eta0, power_t=args.power_t,
                          average=args.average, local_epochs=args.local_epochs,
-                         batch_size=args.batch_size)
+                         batch_size=args.batch_size, multiclass=args.multiclass)
     with _runner(args) as runner:  # URIs are checked with the runner's S3 settings
         check_outputs(args.input, model=args.model, checkpoint_dir=args.checkpoint_dir)
         model = train(config, runner, args.checkpoint_dir, args.resume,

@@ -2,6 +2,8 @@
 
 Parameters are ``theta = [w, b]`` (coefficients, then the unpenalized intercept), shape
 ``(p,) = (d + 1,)``. The objective is ``F(theta) = loss_sum / n + l2 / 2 * ||w||^2``.
+A multinomial model (option ``classes``, K sorted labels) has K such rows, flattened class
+after class: ``(K (d + 1),)``, with the K intercepts unpenalized.
 
 A descent solver proposes a few *candidate* points ``x + t * d`` for one direction
 ``d`` and several trial step sizes ``t``; the next pass evaluates the loss (and the
@@ -24,18 +26,19 @@ ARMIJO = 1e-4
 LBFGS_MEMORY = 10
 
 
-def regularized(record, thetas, l2, order):
+def regularized(record, thetas, l2, order, n_rows=1):
     """Objective terms from a pass record over the candidates ``thetas`` (m, p).
 
     Returns ``(terms, H)``: ``terms`` a list of ``(F, G)`` per candidate, objective value
     and gradient (p,) (None when ``order < 1``); ``H`` the one Hessian (p, p) of the
     record when ``order == 2``, else None. All are divided by ``n`` and include the ridge
-    term ``l2 / 2 * ||w||^2`` (the intercept is not penalized).
+    term ``l2 / 2 * ||w||^2`` (the intercepts, the last of each of the ``n_rows`` rows
+    ``[w, b]`` of a candidate, are not penalized).
     """
     n = record["n"]
     thetas = np.atleast_2d(thetas)
     penalized = np.ones(thetas.shape[1])
-    penalized[-1] = 0.0
+    penalized[thetas.shape[1] // n_rows - 1::thetas.shape[1] // n_rows] = 0.0
     terms = []
     for j, theta in enumerate(thetas):
         w = theta * penalized
@@ -82,8 +85,11 @@ class DescentSolver:
 
     def pass_params(self):
         """What the next :class:`MRObjectivePass` must compute."""
-        return {"loss": self.options["loss"], "thetas": self.candidates().tolist(),
-                "order": self.order}
+        params = {"loss": self.options["loss"], "thetas": self.candidates().tolist(),
+                  "order": self.order}
+        if "classes" in self.options:
+            params.update(multiclass="multinomial", classes=self.options["classes"])
+        return params
 
     def update(self, record):
         """Take the record of the pass over :meth:`candidates`; returns history info.
@@ -92,7 +98,8 @@ class DescentSolver:
         pass that accepts no step keeps it and tries shorter steps along it.
         """
         candidates = self.candidates()
-        terms, H = regularized(record, candidates, self.options["l2"], self.order)
+        terms, H = regularized(record, candidates, self.options["l2"], self.order,
+                               len(self.options.get("classes", [0])))
         f_before = self.f
         if self.steps == [0.0]:  # a pass at the current point only: the first, or Newton's
             chosen, step = 0, 0.0  # for the Hessian there after a shorter step
@@ -111,6 +118,10 @@ class DescentSolver:
                 "step": step, "accepted": chosen is not None, "candidates": len(terms)}
 
     def model_fields(self):
+        if "classes" in self.options:
+            rows = self.x.reshape(len(self.options["classes"]), -1)
+            return {"coef": rows[:, :-1].tolist(), "intercept": rows[:, -1].tolist(),
+                    "objective": self.f}
         return {"coef": self.x[:-1].tolist(), "intercept": float(self.x[-1]),
                 "objective": self.f}
 
@@ -228,10 +239,31 @@ class Newton(DescentSolver):
 
     def direction(self):
         H, g = self.H, self.g
+        flat = self._flat_directions()
+        if flat is not None:
+            H = H + np.trace(H) / len(H) * (flat @ flat.T)
         try:
             return -np.linalg.solve(H, g)
         except np.linalg.LinAlgError:
             return -np.linalg.lstsq(H, g, rcond=None)[0]
+
+    def _flat_directions(self):
+        """Orthonormal columns (p, r) along which a multinomial objective is constant, or
+        None: adding one number to every intercept (the softmax is shift invariant), and
+        with ``l2 = 0`` one vector to every coefficient row.
+
+        The Hessian is singular along them; since the gradient is orthogonal to them (its
+        K rows sum to zero), ``H + s N N^T`` (``s`` the mean of H's diagonal) gives the
+        minimum-norm Newton direction, orthogonal to them too: the iterates keep rows
+        that sum to zero, scikit-learn's symmetric parameterization (and its intercepts,
+        which sum to zero too).
+        """
+        if "classes" not in self.options:
+            return None
+        K = len(self.options["classes"])
+        p = len(self.x0) // K
+        shared = np.eye(p) if self.options["l2"] == 0 else np.eye(p)[:, -1:]
+        return np.kron(np.ones((K, 1)), shared) / np.sqrt(K)
 
     def trial_steps(self):
         """The Newton step and 3 halvings; after a shorter step than the one whose

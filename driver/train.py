@@ -18,13 +18,17 @@ from driver.inputs import (DEFAULT_MAX_BAD_FRACTION, check_bad_rows, describe_in
 from driver.inference import model_summary, null_model_counts
 from driver.model import FORMAT, FORMAT_VERSION, in_original_units
 from driver.kmeans import INITS, KMeansSolver, init_passes
+from driver.multiclass import (KINDS, OneVsRest, check_classes, multiclass_kind,
+                               new_multiclass_solver, solver_method, start_multiclass)
 from driver.passes import run_pass
 from driver.sgd import MixingSolver, SGDSolver
 from driver.solvers import SOLVERS, restore_solver
 from jobs.parsing import DENSE_MAX_FEATURES
+from jobs.records import MAX_LABELS
 from jobs.sgd import SCHEDULES
 
-ALL_SOLVERS = dict(SOLVERS, lloyd=KMeansSolver, sgd=SGDSolver, mixing=MixingSolver)
+ALL_SOLVERS = dict(SOLVERS, lloyd=KMeansSolver, sgd=SGDSolver, mixing=MixingSolver,
+                   ovr=OneVsRest)
 STOCHASTIC_OPTIONS = ("batch_fraction", "schedule", "eta0", "power_t", "average",
                       "local_epochs", "batch_size")
 
@@ -48,18 +52,23 @@ class TrainConfig:
     """What defines a training run (everything but where it runs and how long).
 
     ``label_col`` None means no label column (k-means); supervised algos default to 0.
+    ``multiclass``: ``auto`` (more than two classes: multinomial for logistic, one-vs-rest
+    for svm), ``multinomial`` or ``ovr`` (even for two classes).
     """
 
     FIELDS = ("algo", "solver", "loss", "l2", "tol", "max_iter", "step_size", "inputs",
               "label_col", "header", "skip_bad_rows", "max_bad_fraction", "standardize",
               "format", "n_features", "k", "init", "n_init", "seed") + STOCHASTIC_OPTIONS
+    OPTIONAL_FIELDS = {"multiclass": "auto"}
+    """Fields written (to checkpoints and the model's params) only when not the default,
+    so that the files of runs without them stay as they were."""
 
     def __init__(self, algo, inputs, solver=None, loss=None, l2=0.0, tol=None, max_iter=100,
                  step_size=None, label_col="default", header="auto", skip_bad_rows=False,
                  max_bad_fraction=DEFAULT_MAX_BAD_FRACTION, standardize=False, format="auto",
                  n_features=None, k=None, init="k-means||", n_init=1, seed=0,
                  batch_fraction=0.1, schedule=None, eta0=None, power_t=0.5, average=False,
-                 local_epochs=1, batch_size=32):
+                 local_epochs=1, batch_size=32, multiclass="auto"):
         if algo not in ALGOS:
             raise MrlearnError("unknown --algo %r; choose one of %s" % (algo, ", ".join(ALGOS)))
         default_solver, solvers, losses = ALGOS[algo]
@@ -107,13 +116,38 @@ class TrainConfig:
         self.batch_fraction, self.schedule, self.eta0 = batch_fraction, schedule, eta0
         self.power_t, self.average = power_t, average
         self.local_epochs, self.batch_size = local_epochs, batch_size
+        self.multiclass = _check_multiclass(multiclass, algo, solver, loss)
 
     def to_json(self):
-        return {k: getattr(self, k) for k in self.FIELDS}
+        out = {k: getattr(self, k) for k in self.FIELDS}
+        out.update((k, getattr(self, k)) for k, default in self.OPTIONAL_FIELDS.items()
+                   if getattr(self, k) != default)
+        return out
 
     def differences(self, other):
         """Names of the fields (max_iter aside) in which a checkpoint's config differs."""
-        return [k for k in self.FIELDS if k != "max_iter" and other.get(k) != getattr(self, k)]
+        expected = dict(self.OPTIONAL_FIELDS, **other)
+        return [k for k in self.FIELDS + tuple(self.OPTIONAL_FIELDS)
+                if k != "max_iter" and expected.get(k) != getattr(self, k)]
+
+    def multiclass_ok(self):
+        """Whether this run may find more than two classes (and then trains a multiclass
+        model): logistic and svm, with newton, lbfgs or gd."""
+        return self.algo in ("logistic", "svm") and self.solver in ("newton", "lbfgs", "gd")
+
+
+def _check_multiclass(kind, algo, solver, loss):
+    if kind not in KINDS:
+        raise MrlearnError("--multiclass must be one of %s, not %r" % (", ".join(KINDS), kind))
+    if kind == "auto":
+        return kind
+    if algo not in ("logistic", "svm") or solver not in ("newton", "lbfgs", "gd"):
+        raise MrlearnError("--multiclass %s applies to logistic and svm with --solver newton, "
+                           "lbfgs or gd, not %s/%s" % (kind, algo, solver))
+    if kind == "multinomial" and algo != "logistic":
+        raise MrlearnError("--multiclass multinomial is the softmax of logistic regression; "
+                           "svm trains one-vs-rest: use --multiclass ovr")
+    return kind
 
 
 def _check_finite(**options):
@@ -166,9 +200,14 @@ def train(config, runner, checkpoint_dir=None, resume=False, report=None):
     solver = restore_solver(run["solver"], ALL_SOLVERS)
     while not solver.done and len(run["history"]) < config.max_iter:
         started = time.time()
+        first = not run["history"]
         params = dict(spec.params(), scale=scale, **_label_check(config), **solver.pass_params())
+        if first and config.multiclass_ok():
+            params["label_sums"] = True
         record = run_pass(solver.job, params, spec.files, runner)
         _check_record(config, run, record)
+        if first and multiclass_kind(config, run["classes"]):
+            solver, record = start_multiclass(config, spec.n_features, run["classes"], record)
         info = solver.update(record)
         info.update(null_model_counts(config.loss, params.get("thetas"), record))
         run["history"].append(dict({"pass": len(run["history"]) + 1},
@@ -180,19 +219,22 @@ def train(config, runner, checkpoint_dir=None, resume=False, report=None):
     return _model(config, spec, run, solver, scale)
 
 
-def _numbers_in(value):
+def _all_finite(value):
+    """Whether every float in ``value`` (JSON types) is finite; a list of numbers (a
+    Hessian of a million entries) is checked as one array."""
     if isinstance(value, dict):
-        value = list(value.values())
+        return all(_all_finite(v) for v in value.values())
     if isinstance(value, list):
-        for item in value:
-            yield from _numbers_in(item)
-    elif isinstance(value, float):
-        yield value
+        try:
+            return bool(np.isfinite(np.asarray(value, dtype=np.float64)).all())
+        except (TypeError, ValueError):
+            return all(_all_finite(v) for v in value)
+    return not isinstance(value, float) or math.isfinite(value)
 
 
 def _check_finite_state(config, run):
     """Stop before a NaN or infinite model reaches the checkpoint or the model file."""
-    if all(math.isfinite(v) for v in _numbers_in(run["solver"])):
+    if _all_finite(run["solver"]):
         return
     passes = len(run["history"])
     raise MrlearnError(
@@ -241,8 +283,9 @@ def _check_record(config, run, record):
 
 
 def _label_check(config):
-    """Pass parameters that make a row with a label no classifier has a bad row."""
-    if config.algo in ("linear", "kmeans"):
+    """Pass parameters that make a row with a label no classifier has a bad row (any
+    label will do where a multiclass model may come out)."""
+    if config.algo in ("linear", "kmeans") or config.multiclass_ok():
         return {}
     return {"label_values": [-1, 0, 1],
             "label_rule": "%s needs labels 0/1 or -1/1" % config.algo}
@@ -251,6 +294,10 @@ def _label_check(config):
 def _classes(config, labels):
     if config.algo in ("linear", "kmeans"):
         return None
+    if config.multiclass_ok():
+        classes = check_classes(config, labels, MAX_LABELS)
+        if multiclass_kind(config, classes):
+            return classes
     found = set(labels)
     if not (found <= {0.0, 1.0} or found <= {-1.0, 1.0}) or len(found) != 2:
         raise MrlearnError(
@@ -262,15 +309,18 @@ def _classes(config, labels):
 
 def _model(config, spec, run, solver, scale):
     stop_reason = solver.stop_reason or "max_iter (%d passes) reached" % config.max_iter
+    kind = multiclass_kind(config, run["classes"])
     model = {
         "format": FORMAT, "format_version": FORMAT_VERSION,
-        "algo": config.algo, "solver": config.solver, "loss": config.loss,
-        "classes": run["classes"], "n_features": spec.n_features,
+        "algo": config.algo, "solver": solver_method(solver) if kind else config.solver,
+        "loss": config.loss, "classes": run["classes"], "n_features": spec.n_features,
         "params": {k: v for k, v in config.to_json().items() if k not in ("algo", "solver", "loss")},
         "n_rows": run["n_rows"], "bad_rows": run["bad_rows"],
         "n_passes": len(run["history"]), "n_iter": len(run["history"]),
         "converged": bool(solver.done), "stop_reason": stop_reason, "history": run["history"],
     }
+    if kind:
+        model["multiclass"] = kind
     model.update(solver.model_fields())
     if scale:
         model.update(in_original_units(model, scale))
@@ -372,7 +422,7 @@ def _check_checkpoint(path, state, config, fresh):
     if changed:
         refuse("was written for a different run (%s differ)" % ", ".join(changed),
                "resume with the same options or use another --checkpoint-dir")
-    problem = _solver_problem(state["solver"], fresh["solver"])
+    problem = _solver_problem(state["solver"], _fresh_solver(config, state, fresh))
     if problem or not all(isinstance(entry, dict) for entry in state["history"]):
         refuse(problem or "has a history that is not a list of passes")
     for was, now in zip(state["fingerprint"] + [[None]] * len(fresh["fingerprint"]),
@@ -385,6 +435,15 @@ def _check_checkpoint(path, state, config, fresh):
         refuse("was written for other input: %s is gone" % (gone[0] if isinstance(gone, list) and gone else gone),
                "train without --resume into a new --checkpoint-dir")
     return {key: state[key] for key in _TYPES if key != "config"}
+
+
+def _fresh_solver(config, state, fresh):
+    """The state a new solver of this run has after the pass that found the checkpoint's
+    classes: a multiclass one if they make a multiclass model, else ``fresh``'s."""
+    classes = state["classes"]
+    if not classes or not multiclass_kind(config, classes):
+        return fresh["solver"]
+    return new_multiclass_solver(config, fresh["solver"]["n_params"] - 1, classes).state()
 
 
 # Solver state arrays: (n_params,) vectors and (m, n_params) matrices.

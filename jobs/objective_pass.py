@@ -1,18 +1,30 @@
 """One training pass: loss, gradient and Hessian sums at candidate parameter vectors.
 
 Parameters (``--params`` JSON): ``loss`` (a :data:`jobs.kernels.LOSSES` name),
-``thetas`` (m lists of d + 1 numbers: candidates ``[w, b]``), ``order`` (0, 1 or 2) and,
-with order 2, ``hess_at`` (the candidate whose Hessian is summed; default 0).
+``thetas`` (m candidates), ``order`` (0, 1 or 2) and, with order 2, ``hess_at``; then by
+kind of model:
+
+- binary (no ``multiclass``): candidates ``[w, b]`` (d + 1 numbers), ``hess_at`` the
+  candidate whose Hessian is summed (default 0);
+- ``"multiclass": "multinomial"`` with ``classes`` (K sorted labels): candidates of
+  K (d + 1) numbers (:func:`jobs.multiclass.softmax_sums`), ``hess_at`` as binary;
+- ``"multiclass": "ovr"`` with ``classes`` and ``problems`` (m class indices): candidate j
+  ``[w, b]`` of the problem "class ``problems[j]`` against the rest", ``hess_at`` a list
+  of candidates (:func:`jobs.multiclass.ovr_sums`);
+- ``label_sums`` true: also the per-label sums of ``[x, 1]`` (the first pass of a
+  classifier, from which the driver starts a multiclass model at zero).
 
 Emits one record, key ``"record"``, value: ``n`` (rows), ``loss`` (m,), ``grad``
-(m, d + 1) when order >= 1, ``hess`` (d + 1, d + 1) when order == 2, ``labels``
-(distinct raw labels seen), ``bad_rows`` and ``first_bad``. All are sums over rows: the
-driver divides by ``n`` and adds the regularization.
+(m, p) when order >= 1, ``hess`` when order == 2 ((p, p); for ovr one per ``hess_at``),
+``labels`` (distinct raw labels seen), ``label_sums`` when asked, ``bad_rows`` and
+``first_bad``. All are sums over rows: the driver divides by ``n`` and adds the
+regularization.
 """
 import numpy as np
 
 from jobs.base import BlockJob
 from jobs.kernels import encode_labels, loss_sums
+from jobs.multiclass import class_index, label_sums, ovr_sums, softmax_sums
 from jobs.records import distinct_labels
 
 
@@ -22,11 +34,23 @@ class MRObjectivePass(BlockJob):
         self.thetas = np.asarray(self.params["thetas"], dtype=np.float64)
 
     def process_block(self, X, y):
-        loss = self.params["loss"]
-        sums = loss_sums(loss, X, encode_labels(y, loss), self.thetas, self.params["order"],
+        self.add_to_record(self._sums(X, y))
+        self.add_to_record({"labels": distinct_labels(y)})
+        if self.params.get("label_sums"):
+            self.add_to_record({"label_sums": label_sums(X, y)})
+
+    def _sums(self, X, y):
+        loss, order, kind = self.params["loss"], self.params["order"], self.params.get("multiclass")
+        if kind == "multinomial":
+            classes = self.params["classes"]
+            return softmax_sums(X, class_index(y, classes), self.thetas, len(classes), order,
+                                self.params.get("hess_at", 0))
+        if kind == "ovr":
+            return ovr_sums(loss, X, y, self.params["classes"], self.thetas,
+                            np.asarray(self.params["problems"], dtype=int), order,
+                            self.params.get("hess_at", ()))
+        return loss_sums(loss, X, encode_labels(y, loss), self.thetas, order,
                          self.params.get("hess_at", 0))
-        sums["labels"] = distinct_labels(y)
-        self.add_to_record(sums)
 
 
 if __name__ == "__main__":

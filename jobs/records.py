@@ -15,7 +15,10 @@ field's name, so every job, the reducer and the tests share one merge:
   for any split layout and merge order;
 - ``*_min`` / ``*_max``: elementwise minimum / maximum;
 - ``first_bad``: the earliest bad row (by file, split start, line) or None;
-- ``labels``: sorted distinct raw labels, capped at :data:`MAX_LABELS` values;
+- ``*_sketches``: lists of score sketches (one per class), merged pairwise;
+- ``labels``: sorted distinct raw labels, capped at :data:`MAX_LABELS` + 1 values (one
+  more than allowed, so that the driver can tell "too many");
+- ``label_sums``: per-label vectors (dict: ``repr(label)`` -> list), added per label;
 - dict values: per-key counts, added;
 - anything else: numbers or nested lists of numbers, added elementwise.
 
@@ -28,7 +31,8 @@ from jobs.kernels import merge_moments
 from jobs.sketch import merge_sketches
 from jobs.tsqr import merge_rfactor
 
-MAX_LABELS = 16
+MAX_LABELS = 1000
+"""Distinct labels a classifier may have (classes of a multiclass model)."""
 
 
 def _merge_field(name, a, b):
@@ -52,8 +56,15 @@ def _merge_field(name, a, b):
         return np.maximum(np.asarray(a, dtype=np.float64), np.asarray(b, dtype=np.float64))
     if name == "first_bad":
         return min(a, b, key=bad_row_position)
+    if name.endswith("_sketches"):
+        return [merge_sketches(x, y) for x, y in zip(a, b)]
     if name == "labels":
-        return sorted(set(a) | set(b))[:MAX_LABELS]
+        return sorted(set(a) | set(b))[:MAX_LABELS + 1]
+    if name == "label_sums":
+        merged = dict(a)
+        for k, v in b.items():
+            merged[k] = np.asarray(merged.get(k, 0.0), dtype=np.float64) + np.asarray(v, dtype=np.float64)
+        return merged
     if isinstance(a, dict):
         merged = dict(a)
         for k, v in b.items():
@@ -72,7 +83,7 @@ def _as_moments(m):
 
 def distinct_labels(y):
     """The ``labels`` field of a block with raw labels ``y`` (n,)."""
-    return np.unique(y)[:MAX_LABELS].tolist()
+    return np.unique(y)[:MAX_LABELS + 1].tolist()
 
 
 def bad_row_position(bad):
