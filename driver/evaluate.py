@@ -1,7 +1,11 @@
 """``mrlearn evaluate``: one pass of metric sums, turned into metrics here.
 
 Regression: RMSE, MAE, R^2. Classifiers: accuracy, ROC AUC, and the mean training loss
-(``log_loss`` for logistic, ``hinge``/``squared_hinge`` for svm). K-means: inertia,
+(``log_loss`` for logistic, ``hinge``/``squared_hinge`` for svm). Multiclass models:
+accuracy, macro F1, ``log_loss`` (logistic), the confusion matrix (rows: true class,
+columns: predicted, in class order) and the one-vs-rest ROC AUC (macro average over the
+classes of the AUC of each class's score against the rest, scikit-learn's
+``roc_auc_score(multi_class="ovr")``), with the per-class AUCs. K-means: inertia,
 cluster sizes and, with a label column, the adjusted Rand index.
 """
 import math
@@ -55,6 +59,22 @@ def metrics_from_record(model, record):
         y_scatter = np.asarray(record["y_moments"][2]).item()
         return {"rmse": math.sqrt(record["sse"] / n), "mae": record["sae"] / n,
                 "r2": 1.0 - record["sse"] / y_scatter if y_scatter > 0 else float("nan")}
+    if "multiclass" in model:
+        return _multiclass_metrics(model, record)
     loss_name = "log_loss" if model["loss"] == "logistic" else model["loss"]
     return {"accuracy": record["correct"] / n, loss_name: record["loss"] / n,
             "roc_auc": auc_from_sketch(record["scores_sketch"])}
+
+
+def _multiclass_metrics(model, record):
+    confusion = np.asarray(record["confusion"], dtype=np.int64)
+    true, predicted = confusion.sum(axis=1), confusion.sum(axis=0)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        f1 = np.where(true + predicted > 0, 2.0 * np.diag(confusion) / (true + predicted), 0.0)
+    aucs = [auc_from_sketch(s) for s in record["class_sketches"]]
+    metrics = {"accuracy": record["correct"] / record["n"], "macro_f1": float(f1.mean())}
+    if "loss" in record:
+        metrics["log_loss"] = record["loss"] / record["n"]
+    metrics.update(roc_auc=float(np.mean(aucs)), roc_auc_per_class=aucs,
+                   confusion_matrix=confusion.tolist())
+    return metrics

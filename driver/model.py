@@ -2,7 +2,9 @@
 
 Fields: ``format`` ("mrlearn-model"), ``format_version``, ``algo``, ``solver``, ``loss``,
 ``coef`` (d,), ``intercept``, ``classes`` ([negative, positive] for classifiers, else
-null) for linear models; ``cluster_centers`` (k, d), ``inertia``, ``best_init`` and
+null) for linear models; for multiclass models (logistic and svm) ``multiclass``
+(``multinomial`` or ``ovr``), ``classes`` (K sorted distinct labels), ``coef`` (K, d) and
+``intercept`` (K,), row k for class k (one-vs-rest models add ``objectives``, per class); ``cluster_centers`` (k, d), ``inertia``, ``best_init`` and
 ``init_inertias`` for k-means; then ``n_features``, ``params`` (l2, tol, max_iter, ...), ``n_rows``, ``bad_rows``,
 ``objective``, ``n_passes`` (= ``n_iter``), ``converged``, ``stop_reason`` and
 ``history`` (one entry per pass), and for supervised models ``summary`` (standard errors,
@@ -78,6 +80,8 @@ def model_problem(model):
         if not k or not _numbers(centers, (k, d)):
             return "cluster_centers must be a non-empty list of rows of %d finite numbers" % d
         return None
+    if "multiclass" in model:
+        return _multiclass_problem(model, d)
     if not _numbers(model.get("coef"), (d,)):
         coef = model.get("coef")
         return "coef must be %d finite numbers (n_features), found %s" % (
@@ -92,9 +96,29 @@ def model_problem(model):
     return None
 
 
+def _multiclass_problem(model, d):
+    if model["algo"] not in ("logistic", "svm") or model["multiclass"] not in (
+            "multinomial", "ovr") or (model["multiclass"] == "multinomial"
+                                      and model["algo"] != "logistic"):
+        return "multiclass %r does not apply to %s" % (model["multiclass"], model["algo"])
+    classes = model.get("classes")
+    K = len(classes) if isinstance(classes, list) else 0
+    if K < 2 or not _numbers(classes, (K,)) or sorted(set(classes)) != classes:
+        return "classes must be at least two distinct numbers in increasing order, found %s" % (
+            repr(classes)[:40],)
+    if not _numbers(model.get("coef"), (K, d)):
+        return "coef must be %d rows (classes) of %d finite numbers (n_features)" % (K, d)
+    if not _numbers(model.get("intercept"), (K,)):
+        return "intercept must be %d finite numbers (one per class)" % K
+    return None
+
+
 def model_theta(model):
-    """Parameters ``[w, b]`` (d + 1,) of a linear model."""
-    return np.append(np.asarray(model["coef"], dtype=np.float64), model["intercept"])
+    """Parameters ``[w, b]`` (d + 1,) of a linear model; (K, d + 1) of a multiclass one."""
+    coef = np.asarray(model["coef"], dtype=np.float64)
+    if coef.ndim == 2:
+        return np.column_stack([coef, model["intercept"]])
+    return np.append(coef, model["intercept"])
 
 
 def in_original_units(model, scale):
@@ -106,16 +130,20 @@ def in_original_units(model, scale):
     """
     mean, std = np.asarray(scale["mean"]), np.asarray(scale["std"])
     w = np.asarray(model["coef"]) / std
-    return {"coef": w.tolist(), "intercept": float(model["intercept"] - w @ mean)}
+    b = np.asarray(model["intercept"]) - w @ mean
+    return {"coef": w.tolist(), "intercept": b.tolist() if b.ndim else float(b)}
 
 
 def apply_params(model):
     """What a predict or evaluate pass needs to apply ``model`` (JSON types)."""
     if model["algo"] == "kmeans":
         return {"algo": "kmeans", "task": "kmeans", "centers": model["cluster_centers"]}
-    return {"algo": model["algo"], "theta": model_theta(model).tolist(),
-            "classes": model["classes"],
-            "task": "regression" if model["algo"] == "linear" else model["loss"]}
+    params = {"algo": model["algo"], "theta": model_theta(model).tolist(),
+              "classes": model["classes"],
+              "task": "regression" if model["algo"] == "linear" else model["loss"]}
+    if "multiclass" in model:
+        params["multiclass"] = model["multiclass"]
+    return params
 
 
 def inputs_for_model(model, inputs, label_col="default", header="auto"):
@@ -144,7 +172,11 @@ def to_sklearn(model):
     linear -> ``LinearRegression`` (l2 = 0) or ``Ridge(alpha = n * l2)``; logistic ->
     ``LogisticRegression(C = 1 / (n * l2))``; svm -> ``LinearSVC`` with the same loss;
     kmeans -> ``KMeans`` with the centers. Their ``predict`` gives the same answers as
-    ``mrlearn predict``.
+    ``mrlearn predict``. Multiclass: multinomial -> ``LogisticRegression`` with ``coef_``
+    (K, d) (two classes: the one row ``w_1 - w_0``, the same probabilities); one-vs-rest
+    svm -> ``LinearSVC`` with K rows (scikit-learn's own one-vs-rest; two classes: row 1,
+    whose problem is row 0's negated); one-vs-rest logistic -> ``OneVsRestClassifier``
+    of K binary ``LogisticRegression``. Same ``predict_proba`` / ``decision_function``.
     """
     from sklearn.linear_model import LinearRegression, LogisticRegression, Ridge
     from sklearn.svm import LinearSVC
@@ -152,6 +184,8 @@ def to_sklearn(model):
     algo, l2, n = model["algo"], model["params"]["l2"], model["n_rows"]
     if algo == "kmeans":
         return _to_sklearn_kmeans(model)
+    if "multiclass" in model:
+        return _to_sklearn_multiclass(model, 1.0 / (n * l2) if l2 > 0 else np.inf)
     coef = np.asarray(model["coef"], dtype=np.float64)
     if algo == "linear":
         est = Ridge(alpha=n * l2) if l2 > 0 else LinearRegression()
@@ -167,6 +201,38 @@ def to_sklearn(model):
         est.classes_ = np.array(model["classes"])
     est.n_features_in_ = len(coef)
     est.n_iter_ = model["n_passes"]
+    return est
+
+
+def _to_sklearn_multiclass(model, C):
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.multiclass import OneVsRestClassifier
+    from sklearn.preprocessing import LabelBinarizer
+    from sklearn.svm import LinearSVC
+
+    coef = np.asarray(model["coef"], dtype=np.float64)
+    intercept = np.asarray(model["intercept"], dtype=np.float64)
+    classes = np.array(model["classes"])
+    if model["multiclass"] == "ovr" and model["algo"] == "logistic":
+        est = OneVsRestClassifier(LogisticRegression(C=C))
+        est.estimators_ = [_fitted(LogisticRegression(C=C), w[None, :], [b], [0, 1])
+                           for w, b in zip(coef, intercept)]
+        est.label_binarizer_ = LabelBinarizer(sparse_output=True).fit(classes)
+        est.n_features_in_ = coef.shape[1]
+        return est
+    if len(classes) == 2:  # scikit-learn's binary form: one row
+        coef, intercept = ((coef[1:] - coef[:1], intercept[1:] - intercept[:1])
+                           if model["multiclass"] == "multinomial" else (coef[1:], intercept[1:]))
+    est = (LogisticRegression(C=C) if model["algo"] == "logistic"
+           else LinearSVC(C=min(C, 1e12), loss=model["loss"]))
+    est = _fitted(est, coef, intercept, classes)
+    est.n_iter_ = model["n_passes"]
+    return est
+
+
+def _fitted(est, coef, intercept, classes):
+    est.coef_, est.intercept_ = np.asarray(coef), np.asarray(intercept, dtype=np.float64)
+    est.classes_, est.n_features_in_ = np.asarray(classes), est.coef_.shape[1]
     return est
 
 

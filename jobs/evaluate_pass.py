@@ -6,7 +6,9 @@ Parameters (``--params`` JSON): ``task``: ``regression``, the classifier's loss
 
 Emits one record, key ``"record"``. Regression: ``n``, ``sse``, ``sae``,
 ``y_moments``. Classification: ``n``, ``correct``, ``loss`` (sum), ``scores_sketch``
-(per-class rank sketch of the margins for ROC AUC, :mod:`jobs.sketch`). K-means: ``n``, ``inertia``,
+(per-class rank sketch of the margins for ROC AUC, :mod:`jobs.sketch`); multiclass
+models (``multiclass``, ``classes``, ``theta`` K rows): see
+:func:`jobs.multiclass.multiclass_eval_sums`. K-means: ``n``, ``inertia``,
 ``sizes`` (k,) and, when there is a label column, ``contingency`` (counts of
 ``"cluster|label"``). Plus ``bad_rows``/``first_bad``.
 """
@@ -15,6 +17,7 @@ import numpy as np
 from jobs.base import BlockJob
 from jobs.clustering import clustering_sums
 from jobs.kernels import classification_sums, regression_sums
+from jobs.multiclass import multiclass_eval_sums
 
 
 class MREvaluatePass(BlockJob):
@@ -27,6 +30,9 @@ class MREvaluatePass(BlockJob):
         task = self.params["task"]
         if task == "kmeans":
             sums = clustering_sums(X, y, self.centers)
+        elif self.params.get("multiclass"):
+            sums = multiclass_eval_sums(self.params["multiclass"], task, X, y,
+                                        self.params["classes"], self.theta)
         elif task == "regression":
             sums = regression_sums(X, y, self.theta)
         else:

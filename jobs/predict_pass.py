@@ -8,7 +8,11 @@ positive]``) for linear models, ``centers`` (k rows of d numbers) for k-means; `
 Output lines (no key), comma-separated: ``linear`` -> ``prediction,label as read``
 (``prediction,`` for unlabeled rows: every line holds a comma, see ``BlockJob``);
 ``logistic`` -> ``label,probability of the positive class``; ``svm`` ->
-``label,decision value``; ``kmeans`` -> ``cluster id,distance to its center``. Input file
+``label,decision value``; ``kmeans`` -> ``cluster id,distance to its center``.
+Multiclass models (``multiclass`` ``multinomial`` or ``ovr``, ``theta`` K rows, ``classes``
+K labels) write ``class,s_1,...,s_K`` with the scores in class order: the softmax
+probabilities (multinomial), the one-vs-rest sigmoids normalized to sum 1 (ovr logistic),
+or the K decision values (ovr svm); the class is the one of the largest margin. Input file
 ``i`` goes to part file ``i mod N``, its blocks keyed by (file, split, block) so a part
 holds its files' rows in input order. Part file N is the summary record: rows predicted,
 bad rows skipped and the first of them. (The summary travels in output rather than in
@@ -22,6 +26,7 @@ import numpy as np
 from jobs.base import PartitionedOutputJob
 from jobs.clustering import nearest
 from jobs.kernels import decision_function, sigmoid
+from jobs.multiclass import class_scores
 from jobs.partitioning import ordered_key
 
 
@@ -39,6 +44,15 @@ def format_predictions(algo, z, classes, y):
     if algo == "logistic":
         z = sigmoid(z)
     return ["%s,%.17g" % (lab, v) for lab, v in zip(labels, z.tolist())]
+
+
+def format_multiclass(kind, loss, X, thetas, classes):
+    """Text lines ``class,s_1,...,s_K`` (list of str) of a K-class model ``thetas``
+    (K, d + 1) for the rows ``X`` (see the module docstring)."""
+    Z, S = class_scores(kind, loss, X, thetas)
+    labels = np.asarray(classes, dtype=object)[Z.argmax(axis=1)].tolist()
+    return ["%s," % lab + ",".join("%.17g" % v for v in row)
+            for lab, row in zip(labels, S.tolist())]
 
 
 def comparable_path(path):
@@ -78,7 +92,10 @@ class MRPredictPass(PartitionedOutputJob):
         if not len(X):
             return []
         self.add_to_record({"n": len(X)})
-        if self.params["algo"] == "kmeans":
+        if self.params.get("multiclass"):
+            lines = format_multiclass(self.params["multiclass"], self.params["task"], X,
+                                      self.theta, self.params["classes"])
+        elif self.params["algo"] == "kmeans":
             labels, d2 = nearest(X, self.centers)
             lines = ["%d,%.17g" % pair for pair in zip(labels.tolist(), np.sqrt(d2).tolist())]
         else:
