@@ -4,7 +4,8 @@ Fields: ``format`` ("mrlearn-model"), ``format_version``, ``algo``, ``solver``, 
 ``coef`` (d,), ``intercept``, ``classes`` ([negative, positive] for classifiers, else
 null) for linear models; for multiclass models (logistic and svm) ``multiclass``
 (``multinomial`` or ``ovr``), ``classes`` (K sorted distinct labels), ``coef`` (K, d) and
-``intercept`` (K,), row k for class k (one-vs-rest models add ``objectives``, per class); ``cluster_centers`` (k, d), ``inertia``, ``best_init`` and
+``intercept`` (K,), row k for class k (one-vs-rest models add ``objectives``, per class);
+``cluster_centers`` (k, d), ``inertia``, ``best_init`` and
 ``init_inertias`` for k-means; then ``n_features``, ``params`` (l2, tol, max_iter, ...), ``n_rows``, ``bad_rows``,
 ``objective``, ``n_passes`` (= ``n_iter``), ``converged``, ``stop_reason`` and
 ``history`` (one entry per pass), and for supervised models ``summary`` (standard errors,

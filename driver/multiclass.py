@@ -118,7 +118,8 @@ class OneVsRest:
         if not self.done:
             return None
         reasons = sorted({s.stop_reason for s in self.problems})
-        return "all %d one-vs-rest problems stopped (%s)" % (len(self.problems), "; ".join(reasons))
+        return "all %d one-vs-rest problems stopped (%s)" % (len(self.problems),
+                                                              "; ".join(reasons))
 
     def _active(self):
         return [(k, s) for k, s in enumerate(self.problems) if not s.done]

@@ -283,10 +283,19 @@ def _check_record(config, run, record):
 
 
 def _label_check(config):
-    """Pass parameters that make a row with a label no classifier has a bad row (any
-    label will do where a multiclass model may come out)."""
-    if config.algo in ("linear", "kmeans") or config.multiclass_ok():
+    """Pass parameters that make a row with a label no classifier has a bad row.
+
+    Where a multiclass model may come out, classes are the labels found: any number with
+    ``--multiclass``; integers without (so a stray 0.5 among 0/1 labels is a bad row
+    rather than a third class).
+    """
+    if config.algo in ("linear", "kmeans"):
         return {}
+    if config.multiclass_ok() and config.multiclass != "auto":
+        return {}
+    if config.multiclass_ok():
+        return {"label_values": "integers", "label_rule": "%s classes are integers (any "
+                "numbers with --multiclass multinomial or ovr)" % config.algo}
     return {"label_values": [-1, 0, 1],
             "label_rule": "%s needs labels 0/1 or -1/1" % config.algo}
 

@@ -17,7 +17,7 @@ The pass parameters arrive as a JSON file (``--params``), read in ``mapper_init`
 them: jobs never derive it), ``label_col`` (or None), ``header``
 (``auto``/``yes``/``no``), optionally ``scale`` (``{"mean": [...], "std": [...]}``: the
 features are standardized before any job sees them), optionally ``label_values`` (the raw
-labels a row may have) with ``label_rule`` (why: a row with another label is a bad row,
+labels a row may have, or ``"integers"``) with ``label_rule`` (why: a row with another label is a bad row,
 ``label 2: <label_rule>``) plus what the job needs.
 """
 import json
@@ -138,7 +138,8 @@ class BlockJob(MRJob):
                 and (line.split("#", 1)[0] if libsvm else line).strip()]
 
     def _check_labels(self, X, y, bad, row_index):
-        """Drop the rows whose label is not in the parameters' ``label_values``.
+        """Drop the rows whose label is not in the parameters' ``label_values`` (or, with
+        ``label_values`` "integers", not an integer).
 
         They join ``bad`` (list of (buffer index, reason), kept in index order) as
         ``label 2: <label_rule>``; ``row_index()`` gives each parsed row's buffer index and is
@@ -147,7 +148,7 @@ class BlockJob(MRJob):
         allowed = self.params.get("label_values")
         if allowed is None or y is None:
             return X, y, bad
-        ok = np.isin(y, allowed)
+        ok = y == np.floor(y) if allowed == "integers" else np.isin(y, allowed)
         if ok.all():
             return X, y, bad
         index = row_index()

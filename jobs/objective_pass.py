@@ -40,7 +40,8 @@ class MRObjectivePass(BlockJob):
             self.add_to_record({"label_sums": label_sums(X, y)})
 
     def _sums(self, X, y):
-        loss, order, kind = self.params["loss"], self.params["order"], self.params.get("multiclass")
+        loss, order = self.params["loss"], self.params["order"]
+        kind = self.params.get("multiclass")
         if kind == "multinomial":
             classes = self.params["classes"]
             return softmax_sums(X, class_index(y, classes), self.thetas, len(classes), order,

@@ -63,7 +63,8 @@ def _merge_field(name, a, b):
     if name == "label_sums":
         merged = dict(a)
         for k, v in b.items():
-            merged[k] = np.asarray(merged.get(k, 0.0), dtype=np.float64) + np.asarray(v, dtype=np.float64)
+            merged[k] = np.add(np.asarray(merged.get(k, 0.0), dtype=np.float64),
+                               np.asarray(v, dtype=np.float64))
         return merged
     if isinstance(a, dict):
         merged = dict(a)

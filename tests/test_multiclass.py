@@ -224,3 +224,17 @@ def test_damaged_multiclass_models_are_named(change, message):
              "classes": [0, 1, 2], "coef": [[0.0] * 4] * 3, "intercept": [0.0] * 3}
     assert model_problem(model) is None
     assert message in model_problem(dict(model, **change))
+
+
+def test_a_stray_fraction_among_integer_labels_is_a_bad_row_unless_multiclass_is_given(
+        tmp_path):
+    X, y = load_iris(return_X_y=True)
+    y = y.astype(float)
+    y[7] = 0.5
+    path = write_csv(tmp_path / "iris.csv", y, X)
+    with pytest.raises(MrlearnError, match=r"iris.csv, line 8: label 0.5: logistic classes are "
+                                           r"integers"):
+        fit("logistic", path)
+    assert fit("logistic", path, skip_bad_rows=True)["classes"] == [0, 1, 2]
+    model = fit("logistic", path, multiclass="multinomial", max_iter=2)
+    assert model["classes"] == [0, 0.5, 1, 2] and model["solver"] == "newton"
