@@ -21,7 +21,8 @@ from driver.solvers import SOLVERS, restore_solver
 from jobs.kernels import _loss_derivatives
 
 NEWTON_MAX_PARAMS = 2000
-"""Multinomial Newton while K (d + 1) is at most this; L-BFGS beyond. A Hessian of 2000^2
+"""Multinomial Newton while K (d + 1) is at most this; L-BFGS (with its own default
+``--tol``, 1e-8, unless one was given) beyond. A Hessian of 2000^2
 is 32 MB per split record (a pass over 10^5 rows: see the README's multiclass section)."""
 
 KINDS = ("auto", "multinomial", "ovr")
@@ -46,7 +47,7 @@ def new_multiclass_solver(config, n_features, classes):
     method = config.solver
     if method == "newton" and K * p > NEWTON_MAX_PARAMS:
         method = "lbfgs"
-    return SOLVERS[method](K * p, config.tol, **options)
+    return SOLVERS[method](K * p, config.tol_for(method), **options)
 
 
 def start_multiclass(config, n_features, classes, record):

@@ -83,6 +83,7 @@ class TrainConfig:
         if loss == "hinge" and solver not in ("gd", "sgd", "mixing"):
             raise MrlearnError("the hinge loss is not differentiable: use --solver gd with it, "
                                "or --loss squared_hinge")
+        self.tol_given = tol is not None
         tol = DEFAULT_TOL.get(solver, 1e-8) if tol is None else tol
         _check_finite(l2=l2, tol=tol, step_size=step_size, eta0=eta0, power_t=power_t,
                       batch_fraction=batch_fraction, max_bad_fraction=max_bad_fraction)
@@ -129,6 +130,11 @@ class TrainConfig:
         expected = dict(self.OPTIONAL_FIELDS, **other)
         return [k for k in self.FIELDS + tuple(self.OPTIONAL_FIELDS)
                 if k != "max_iter" and expected.get(k) != getattr(self, k)]
+
+    def tol_for(self, solver):
+        """``--tol`` if given, else the default of ``solver`` (for a run that falls back
+        to another solver than it started with)."""
+        return self.tol if self.tol_given else DEFAULT_TOL.get(solver, 1e-8)
 
     def multiclass_ok(self):
         """Whether this run may find more than two classes (and then trains a multiclass

@@ -121,13 +121,26 @@ def test_evaluate_matches_sklearn_metrics(dataset, multinomial, tmp_path, capsys
                                            rel=1e-12)
 
 
-def test_one_and_three_mappers_agree(tmp_path):
+@pytest.mark.parametrize("algo", ["logistic", "svm"])
+def test_one_and_three_mappers_agree(algo, tmp_path):
     X, y = load_wine(return_X_y=True)
     path = write_csv(tmp_path / "wine.csv", y, StandardScaler().fit_transform(X))
-    one, three = (fit("logistic", path, mappers=m, l2=L2) for m in (1, 3))
+    one, three = (fit(algo, path, mappers=m, l2=L2) for m in (1, 3))
     assert one["n_passes"] == three["n_passes"]
     np.testing.assert_allclose(three["coef"], one["coef"], rtol=1e-9, atol=1e-12)
     np.testing.assert_allclose(three["intercept"], one["intercept"], rtol=1e-9, atol=1e-12)
+
+
+def test_multinomial_falls_back_to_lbfgs_beyond_the_newton_limit(tmp_path, monkeypatch):
+    monkeypatch.setattr("driver.multiclass.NEWTON_MAX_PARAMS", 14)  # iris: 3 x 5 = 15
+    X, y = load_iris(return_X_y=True)
+    X = StandardScaler().fit_transform(X)
+    model = fit("logistic", write_csv(tmp_path / "iris.csv", y, X), l2=L2, max_iter=300)
+    clf = LogisticRegression(C=1 / (L2 * len(y)), tol=1e-12).fit(X, y)
+    best = softmax_objective(X, y, clf.coef_, clf.intercept_, L2)
+    assert model["solver"] == "lbfgs" and model["converged"]
+    assert softmax_objective(X, y, model["coef"], model["intercept"], L2) == pytest.approx(
+        best, rel=1e-7)
 
 
 @pytest.fixture(scope="module")
@@ -137,9 +150,15 @@ def digits(tmp_path_factory):
     return write_csv(tmp_path_factory.mktemp("digits") / "digits.csv", y, X), X, y.astype(float)
 
 
-def test_ovr_svm_advances_the_classes_in_the_passes_of_the_slowest(digits, tmp_path):
+@pytest.fixture(scope="module")
+def ovr_digits(digits):
+    return fit("svm", digits[0], l2=L2)
+
+
+def test_ovr_svm_advances_the_classes_in_the_passes_of_the_slowest(digits, ovr_digits,
+                                                                    tmp_path):
     path, X, y = digits
-    model = fit("svm", path, l2=L2)
+    model = ovr_digits
     assert model["multiclass"] == "ovr" and model["converged"]
     alone = []
     for k in range(10):  # each problem trained on its own, as a binary svm
@@ -154,6 +173,31 @@ def test_ovr_svm_advances_the_classes_in_the_passes_of_the_slowest(digits, tmp_p
     assert abs(est.score(X, y) - svc.score(X, y)) <= 0.005
     np.testing.assert_allclose(est.decision_function(X),
                                X @ np.asarray(model["coef"]).T + model["intercept"], rtol=1e-12)
+
+
+def test_ovr_svm_predict_and_evaluate(digits, ovr_digits, tmp_path, capsys):
+    path, X, y = digits
+    model_path, out = str(tmp_path / "m.json"), str(tmp_path / "pred")
+    save_model(model_path, ovr_digits)
+    est = to_sklearn(load_model(model_path))
+    assert run_cli("predict", "--model", model_path, "--input", path, "--output", out) == 0
+    rows = [line.split(",") for p in sorted(os.listdir(out)) if p.startswith("part-")
+            for line in open(os.path.join(out, p)).read().splitlines()]
+    np.testing.assert_array_equal([float(r[0]) for r in rows], est.predict(X))
+    np.testing.assert_allclose([[float(v) for v in r[1:]] for r in rows],
+                               est.decision_function(X), rtol=1e-12)
+    capsys.readouterr()
+    assert run_cli("evaluate", "--model", model_path, "--input", path, "--json") == 0
+    got = json.loads(capsys.readouterr().out)
+    scores, predicted = est.decision_function(X), est.predict(X)
+    assert got["accuracy"] == pytest.approx(metrics.accuracy_score(y, predicted), rel=1e-15)
+    assert got["macro_f1"] == pytest.approx(metrics.f1_score(y, predicted, average="macro"),
+                                            rel=1e-12)
+    assert got["confusion_matrix"] == metrics.confusion_matrix(y, predicted).tolist()
+    per_class = [metrics.roc_auc_score(y == k, scores[:, k]) for k in range(10)]
+    np.testing.assert_allclose(got["roc_auc_per_class"], per_class, rtol=1e-12)
+    assert got["roc_auc"] == pytest.approx(np.mean(per_class), rel=1e-12)
+    assert "log_loss" not in got
 
 
 def test_ovr_logistic_exports_a_one_vs_rest_classifier(tmp_path):
