@@ -19,6 +19,7 @@ import numpy as np
 from driver.errors import MrlearnError
 from driver.solvers import SOLVERS, restore_solver
 from jobs.kernels import _loss_derivatives
+from jobs.multiclass import label_key
 
 NEWTON_MAX_PARAMS = 2000
 """Multinomial Newton while K (d + 1) is at most this; L-BFGS (with its own default
@@ -54,7 +55,7 @@ def start_multiclass(config, n_features, classes, record):
     """``(solver, record)``: the multiclass solver and the record of a pass at zero,
     from the first (binary, at zero) pass's ``record``."""
     solver = new_multiclass_solver(config, n_features, classes)
-    sums = [np.asarray(record["label_sums"][repr(float(c))], dtype=np.float64)
+    sums = [np.asarray(record["label_sums"][label_key(c)], dtype=np.float64)
             for c in classes]
     gram = None
     if solver.order >= 2:

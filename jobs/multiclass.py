@@ -31,7 +31,7 @@ def class_index(y, classes):
 
 
 def label_sums(X, y):
-    """Per-label sums of ``[x, 1]``: dict ``repr(label) -> (d + 1,)`` (the last entry is
+    """Per-label sums of ``[x, 1]``: dict ``label_key(label) -> (d + 1,)`` (the last entry is
     the row count). With the Gram of ``[X 1]`` these give the softmax and one-vs-rest
     objective, gradient and Hessian at zero (:mod:`driver.multiclass`)."""
     labels, inverse = np.unique(y, return_inverse=True)
@@ -41,7 +41,12 @@ def label_sums(X, y):
     else:
         np.add.at(sums, (inverse[X.row], X.col), X.val)
     sums[:, -1] = np.bincount(inverse, minlength=len(labels))
-    return {repr(float(v)): s for v, s in zip(labels, sums)}
+    return {label_key(v): s for v, s in zip(labels, sums)}
+
+
+def label_key(label):
+    """The key of a label in :func:`label_sums` (-0.0 and 0.0 are one label)."""
+    return repr(float(label) + 0.0)
 
 
 def _margins(X, thetas):

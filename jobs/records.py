@@ -18,7 +18,7 @@ field's name, so every job, the reducer and the tests share one merge:
 - ``*_sketches``: lists of score sketches (one per class), merged pairwise;
 - ``labels``: sorted distinct raw labels, capped at :data:`MAX_LABELS` + 1 values (one
   more than allowed, so that the driver can tell "too many");
-- ``label_sums``: per-label vectors (dict: ``repr(label)`` -> list), added per label;
+- ``label_sums``: per-label vectors (dict: label key -> list), added per label;
 - dict values: per-key counts, added;
 - anything else: numbers or nested lists of numbers, added elementwise.
 

@@ -55,6 +55,8 @@ DAMAGED_MODELS = {
     "classes.json": _model(classes=[0, 2]),
     "nan.json": _model(coef=[0.5, float("nan"), 1.0]),
     "kmeans.json": _model(algo="kmeans", loss=None, cluster_centers=[[1.0, 2.0]]),
+    "multi.json": _model(multiclass="multinomial", classes=[0, 1, 2], coef=[[0.5, -0.25, 1.0]] * 2,
+                         intercept=[0.0] * 3),
 }
 
 
@@ -128,6 +130,10 @@ CASES = [
     ("k missing", ["train", "--algo", "kmeans", "--input", "{d}/train.csv", "--model", "{d}/k.json"],
      "k-means needs --k"),
     ("optimal no l2", TRAIN + ["--solver", "sgd", "--schedule", "optimal"], "needs --l2 > 0"),
+    ("svm multinomial", TRAIN[:2] + ["svm"] + TRAIN[3:] + ["--multiclass", "multinomial"],
+     "svm trains one-vs-rest: use --multiclass ovr"),
+    ("sgd multiclass", TRAIN + ["--solver", "sgd", "--multiclass", "ovr"],
+     "--multiclass ovr applies to logistic and svm with --solver newton, lbfgs or gd"),
     ("resume alone", TRAIN + ["--resume"], "--resume needs --checkpoint-dir"),
     ("standardize csv", TRAIN + ["--standardize"], "--standardize needs input written by"),
     ("label none", TRAIN + ["--label-col", "none"], "logistic learns from a label column"),
@@ -156,6 +162,8 @@ CASES = [
     ("coef long", EVALUATE + ["{d}/long.json"], "found 4 values"),
     ("coef string", EVALUATE + ["{d}/string.json"], "string.json is damaged: coef must be"),
     ("coef nan", EVALUATE + ["{d}/nan.json"], "nan.json is damaged: coef must be"),
+    ("multiclass coef", EVALUATE + ["{d}/multi.json"], "multi.json is damaged: coef must be 3 "
+     "rows (classes) of 3 finite numbers"),
     ("no intercept", EVALUATE + ["{d}/nointercept.json"], "intercept must be a finite number"),
     ("unknown loss", EVALUATE + ["{d}/loss.json"], "unknown loss 'cubic' for logistic"),
     ("unknown algo", EVALUATE + ["{d}/algo.json"], "unknown algo 'forest'"),

@@ -282,3 +282,14 @@ def test_a_stray_fraction_among_integer_labels_is_a_bad_row_unless_multiclass_is
     assert fit("logistic", path, skip_bad_rows=True)["classes"] == [0, 1, 2]
     model = fit("logistic", path, multiclass="multinomial", max_iter=2)
     assert model["classes"] == [0, 0.5, 1, 2] and model["solver"] == "newton"
+
+
+def test_minus_zero_is_the_class_zero(tmp_path):
+    X, y = load_iris(return_X_y=True)
+    X = StandardScaler().fit_transform(X)
+    path = write_csv(tmp_path / "iris.csv", y, X)
+    text = open(path).read().splitlines()
+    text = ["-" + line if v == 0 else line for line, v in zip(text, y)]
+    open(path, "w").write("\n".join(text) + "\n")
+    model = fit("logistic", path, l2=L2)
+    assert model["classes"] == [0, 1, 2] and model["converged"]
