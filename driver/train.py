@@ -231,10 +231,12 @@ def _all_finite(value):
     if isinstance(value, dict):
         return all(_all_finite(v) for v in value.values())
     if isinstance(value, list):
-        try:
-            return bool(np.isfinite(np.asarray(value, dtype=np.float64)).all())
+        try:  # numpy reads None as NaN: an array that is not all finite is looked at item by item
+            if np.isfinite(np.asarray(value, dtype=np.float64)).all():
+                return True
         except (TypeError, ValueError):
-            return all(_all_finite(v) for v in value)
+            pass
+        return all(_all_finite(v) for v in value)
     return not isinstance(value, float) or math.isfinite(value)
 
 
