@@ -212,10 +212,12 @@ def train(config, runner, checkpoint_dir=None, resume=False, report=None):
             params["label_sums"] = True
         record = run_pass(solver.job, params, spec.files, runner)
         _check_record(config, run, record)
-        if first and multiclass_kind(config, run["classes"]):
+        multiclass = multiclass_kind(config, run["classes"])
+        if first and multiclass:
             solver, record = start_multiclass(config, spec.n_features, run["classes"], record)
         info = solver.update(record)
-        info.update(null_model_counts(config.loss, params.get("thetas"), record))
+        if not multiclass:
+            info.update(null_model_counts(config.loss, params.get("thetas"), record))
         run["history"].append(dict({"pass": len(run["history"]) + 1},
                                    seconds=round(time.time() - started, 3), **info))
         run["solver"] = solver.state()
@@ -341,7 +343,9 @@ def _model(config, spec, run, solver, scale):
     model.update(solver.model_fields())
     if scale:
         model.update(in_original_units(model, scale))
-    if config.algo != "kmeans":
+    if kind:
+        model["summary"] = {"unavailable": "no standard errors for multiclass models yet"}
+    elif config.algo != "kmeans":
         model["summary"] = model_summary(config, run, solver, model, scale)
     return model
 

@@ -17,8 +17,8 @@ The pass parameters arrive as a JSON file (``--params``), read in ``mapper_init`
 them: jobs never derive it), ``label_col`` (or None), ``header``
 (``auto``/``yes``/``no``), optionally ``scale`` (``{"mean": [...], "std": [...]}``: the
 features are standardized before any job sees them), optionally ``label_values`` (the raw
-labels a row may have, or ``"integers"``) with ``label_rule`` (why: a row with another label is a bad row,
-``label 2: <label_rule>``) plus what the job needs.
+labels a row may have, or ``"integers"``) with ``label_rule`` (why: a row with another
+label is a bad row, ``label 2: <label_rule>``) plus what the job needs.
 """
 import json
 import warnings

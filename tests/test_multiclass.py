@@ -293,3 +293,15 @@ def test_minus_zero_is_the_class_zero(tmp_path):
     open(path, "w").write("\n".join(text) + "\n")
     model = fit("logistic", path, l2=L2)
     assert model["classes"] == [0, 1, 2] and model["converged"]
+
+
+def test_summary_says_multiclass_models_have_no_standard_errors_yet(tmp_path, capsys):
+    X, y = load_iris(return_X_y=True)
+    model = fit("logistic", write_csv(tmp_path / "iris.csv", y, StandardScaler().fit_transform(X)),
+                l2=L2)
+    assert "positives" not in model["history"][0]
+    path = str(tmp_path / "m.json")
+    save_model(path, model)
+    capsys.readouterr()
+    assert run_cli("summary", path) == 0
+    assert "no standard errors for multiclass models yet" in capsys.readouterr().out
