@@ -146,3 +146,17 @@ def test_failed_pass_is_one_error_and_keeps_the_checkpoint(cancer, tmp_path, cap
     err = capsys.readouterr().err
     assert "mrlearn: error: MRObjectivePass failed on the local runner" in err
     assert open(checkpoint_path(ckpt)).read() == before
+
+
+@pytest.mark.parametrize("algo", ["logistic", "svm"])
+def test_multiclass_on_local_runner_is_independent_of_the_number_of_mappers(algo, tmp_path):
+    """Issue 14: 1 and 4 local mappers agree to 1e-9 (wine: multinomial, one-vs-rest)."""
+    from sklearn.datasets import load_wine
+    from sklearn.preprocessing import StandardScaler
+
+    X, y = load_wine(return_X_y=True)
+    path = write_csv(tmp_path / "wine.csv", y, StandardScaler().fit_transform(X))
+    one, four = (fit(algo, path, runner="local", mappers=m, l2=L2) for m in (1, 4))
+    assert one["n_passes"] == four["n_passes"] and one["converged"]
+    np.testing.assert_allclose(four["coef"], one["coef"], rtol=1e-9, atol=1e-12)
+    np.testing.assert_allclose(four["intercept"], one["intercept"], rtol=1e-9, atol=1e-12)
