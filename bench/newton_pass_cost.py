@@ -40,7 +40,7 @@ def job_pass(params, X, y):
     job.init_split()
     started = time.process_time()
     for lo in range(0, len(y), BLOCK_ROWS):
-        job.process_block(X[lo:lo + BLOCK_ROWS], y[lo:lo + BLOCK_ROWS])
+        job.process_block(X[lo:lo + BLOCK_ROWS], y[lo:lo + BLOCK_ROWS], None)
     return time.process_time() - started, job.split_record
 
 

@@ -108,6 +108,12 @@ def _add_runner_args(parser):
                         help="emr: leave the cluster this command creates running")
 
 
+def _add_weight_col_arg(parser):
+    parser.add_argument("--weight-col", type=int, help="0-based column of row weights (>= 0; "
+                        "CSV and packed input): weighted mean loss and metrics, as scikit-learn's "
+                        "sample_weight")
+
+
 def build_parser():
     parser = _Parser(
         prog="mrlearn", description="Train linear models as Hadoop Streaming passes (mrjob).")
@@ -126,6 +132,10 @@ def build_parser():
                    "also for two classes")
     p.add_argument("--l2", type=finite_float, default=0.0, help="ridge penalty lambda: "
                    "objective = mean loss + lambda/2 ||w||^2 (default 0)")
+    _add_weight_col_arg(p)
+    p.add_argument("--class-weight", help="logistic, svm: balanced (scikit-learn's n / (K n_c), "
+                   "one more pass) or a JSON object of label: weight, e.g. '{\"0\": 1, \"1\": 5}' "
+                   "(labels not listed weigh 1)")
     p.add_argument("--max-iter", type=positive_int, default=100, help="at most this many passes")
     p.add_argument("--tol", type=finite_float, help="lbfgs, gd, sgd, mixing: on the relative "
                    "change of the objective (default 1e-8); newton: stop when max |gradient| "
@@ -186,6 +196,7 @@ def build_parser():
     p = sub.add_parser("evaluate", help="metrics of a model on labelled data (one pass)")
     p.add_argument("--model", required=True)
     p.add_argument("--json", action="store_true", help="print metrics as JSON")
+    _add_weight_col_arg(p)
     _add_input_args(p)
 
     p = sub.add_parser("summary", help="coefficient table (standard errors, p-values, "
@@ -238,7 +249,8 @@ def cmd_train(args):
                          n_init=args.n_init, seed=args.seed, batch_fraction=args.batch_fraction,
                          schedule=args.schedule, eta0=args.eta0, power_t=args.power_t,
                          average=args.average, local_epochs=args.local_epochs,
-                         batch_size=args.batch_size, multiclass=args.multiclass)
+                         batch_size=args.batch_size, multiclass=args.multiclass,
+                         weight_col=args.weight_col, class_weight=args.class_weight)
     with _runner(args) as runner:  # URIs are checked with the runner's S3 settings
         check_outputs(args.input, model=args.model, checkpoint_dir=args.checkpoint_dir)
         model = train(config, runner, args.checkpoint_dir, args.resume,
@@ -262,7 +274,7 @@ def cmd_evaluate(args):
     model = load_model(args.model)
     with _runner(args) as runner:
         metrics = evaluate(model, args.input, runner, _label_col(args), args.header,
-                           args.skip_bad_rows, args.max_bad_fraction)
+                           args.skip_bad_rows, args.max_bad_fraction, args.weight_col)
     if args.json:
         print(json.dumps(metrics))
     else:

@@ -6,7 +6,8 @@ accuracy, macro F1, ``log_loss`` (logistic), the confusion matrix (rows: true cl
 columns: predicted, in class order) and the one-vs-rest ROC AUC (macro average over the
 classes of the AUC of each class's score against the rest, scikit-learn's
 ``roc_auc_score(multi_class="ovr")``), with the per-class AUCs. K-means: inertia,
-cluster sizes and, with a label column, the adjusted Rand index.
+cluster sizes and, with a label column, the adjusted Rand index. With ``--weight-col``
+every mean, count and the AUC's pairs are weighted (scikit-learn's ``sample_weight``).
 """
 import math
 
@@ -16,15 +17,20 @@ from driver.errors import MrlearnError
 from driver.inputs import DEFAULT_MAX_BAD_FRACTION, check_bad_rows
 from driver.model import apply_params, inputs_for_model
 from driver.passes import run_pass
+from driver.solvers import total_weight
 from jobs.clustering import adjusted_rand_index
 from jobs.evaluate_pass import MREvaluatePass
 from jobs.sketch import auc_from_sketch
 
 
 def evaluate(model, inputs, runner, label_col="default", header="auto", skip_bad_rows=False,
-             max_bad_fraction=DEFAULT_MAX_BAD_FRACTION):
-    """Metrics (dict) of ``model`` on ``inputs``, from one pass."""
-    spec = inputs_for_model(model, inputs, label_col, header)
+             max_bad_fraction=DEFAULT_MAX_BAD_FRACTION, weight_col=None):
+    """Metrics (dict) of ``model`` on ``inputs``, from one pass; with ``weight_col`` (a
+    column of row weights) weighted as scikit-learn's metrics with ``sample_weight``."""
+    if weight_col is not None and "multiclass" in model:
+        raise MrlearnError("--weight-col applies to binary, linear and k-means models for now; "
+                           "this model is multiclass")
+    spec = inputs_for_model(model, inputs, label_col, header, weight_col)
     if spec.label_col is None and model["algo"] != "kmeans":
         raise MrlearnError("%s has no label column (its rows hold just the model's %d "
                            "features); evaluate needs labelled rows: give --label-col"
@@ -49,7 +55,7 @@ def _label_check(model):
 
 
 def metrics_from_record(model, record):
-    n = record["n"]
+    n = total_weight(record)
     if model["algo"] == "kmeans":
         metrics = {"inertia": record["inertia"], "cluster_sizes": [int(c) for c in record["sizes"]]}
         if "contingency" in record:

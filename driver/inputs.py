@@ -20,13 +20,15 @@ class InputSpec:
     """Input files and CSV layout shared by every pass over them.
 
     ``files``: expanded list of paths/URIs; ``n_columns``: fields per row (label
-    included); ``label_col``: 0-based label column; ``header``: ``auto``/``yes``/``no``.
+    included); ``label_col``: 0-based label column; ``header``: ``auto``/``yes``/``no``;
+    ``weight_col``: 0-based column of row weights (CSV and packed rows), or None.
     """
 
     def __init__(self, files, n_columns, label_col, header, packed=False, format="csv"):
         self.files = files
         self.n_columns = n_columns
         self.label_col = label_col
+        self.weight_col = None
         self.header = header
         self.packed = packed
         self.format = format
@@ -36,7 +38,8 @@ class InputSpec:
         """Feature columns: the one definition, sent to every pass as ``n_features``."""
         if self.format == "libsvm":
             return self.n_columns - 1
-        return self.n_columns - (0 if self.label_col is None else 1)
+        return (self.n_columns - (0 if self.label_col is None else 1)
+                - (0 if self.weight_col is None else 1))
 
     @property
     def sparse(self):
@@ -45,11 +48,41 @@ class InputSpec:
 
     def params(self):
         """The part of every pass's parameters that describes the input."""
-        return {"n_columns": self.n_columns, "n_features": self.n_features,
-                "label_col": self.label_col, "header": self.header, "format": self.format}
+        params = {"n_columns": self.n_columns, "n_features": self.n_features,
+                  "label_col": self.label_col, "header": self.header, "format": self.format}
+        if self.weight_col is not None:
+            params["weight_col"] = self.weight_col
+        return params
+
+    def feature_columns(self):
+        """The 0-based columns that hold features (CSV and packed rows)."""
+        return [j for j in range(self.n_columns) if j not in (self.label_col, self.weight_col)]
 
 
-def describe_inputs(paths, label_col=0, header="auto", format="auto", n_features=None):
+def describe_inputs(paths, label_col=0, header="auto", format="auto", n_features=None,
+                    weight_col=None):
+    """:func:`describe_layout`, with ``weight_col`` (0-based column of row weights, or None)
+    checked against the layout: a CSV or packed column other than the label's."""
+    spec = describe_layout(paths, label_col, header, format, n_features)
+    if weight_col is None:
+        return spec
+    if spec.format == "libsvm":
+        raise MrlearnError("--weight-col applies to CSV and packed input, not libsvm (%s); "
+                           "convert the file to CSV with the weights in a column" % spec.files[0])
+    if not -spec.n_columns <= weight_col < spec.n_columns:
+        raise MrlearnError("--weight-col %d is outside the %d columns of %s"
+                           % (weight_col, spec.n_columns, spec.files[0]))
+    if weight_col % spec.n_columns == spec.label_col:
+        raise MrlearnError("--weight-col %d is the label column; give the column of the row "
+                           "weights" % weight_col)
+    if spec.n_columns - (spec.label_col is not None) < 2:
+        raise MrlearnError("%s has no feature column besides the weight%s"
+                           % (spec.files[0], " and the label" if spec.label_col is not None else ""))
+    spec.weight_col = weight_col % spec.n_columns
+    return spec
+
+
+def describe_layout(paths, label_col=0, header="auto", format="auto", n_features=None):
     """Expand ``paths`` (files, directories, globs) and read the layout off the first file.
 
     ``label_col`` None: no label column, every column is a feature. ``format``: ``csv``,

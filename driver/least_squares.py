@@ -27,8 +27,13 @@ def ones_first(R):
     return triangular_factor(R[:, [d] + list(range(d)) + [d + 1]])
 
 
-def solve_least_squares(rfactor, l2):
+def solve_least_squares(rfactor, l2, total=None):
     """Minimize ``|y - X w - b|^2 / 2n + l2 |w|^2 / 2`` from the pass's ``(n, shift, R)``.
+
+    Weighted rows (``R`` the factor of the rows scaled by ``sqrt(w_i)``): ``total`` is the
+    weight sum ``W``, which replaces ``n`` (``sum_i w_i r_i^2 / 2W + l2 |w|^2 / 2``, and the
+    ridge rows ``sqrt(W l2)``); the column of ones is then ``sqrt(w)``, and all below holds
+    as it is (centering on it is centering on the weighted means). ``total`` None: ``n``.
 
     With ``R`` the (penalized, :func:`penalized_factor`) factor: back substitution in
     ``R[:d + 1, :d + 1] [w, b'] = R[:d + 1, d + 1]``, ``b = b' + shift_y - shift_x . w``, and the
@@ -44,7 +49,8 @@ def solve_least_squares(rfactor, l2):
 
     Returns ``(theta (d + 1,) = [w, b], objective, rank of Xc, gradient norm)``.
     """
-    n, shift, R = rfactor
+    rows, shift, R = rfactor
+    n = rows if total is None else total
     R = penalized_factor(np.asarray(R, dtype=np.float64), n, l2)
     d = R.shape[0] - 2
     centered = ones_first(R)

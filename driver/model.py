@@ -147,7 +147,7 @@ def apply_params(model):
     return params
 
 
-def inputs_for_model(model, inputs, label_col="default", header="auto"):
+def inputs_for_model(model, inputs, label_col="default", header="auto", weight_col=None):
     """Describe ``inputs`` for applying ``model``; checks they have its number of features.
 
     ``label_col`` "default": none for k-means; for supervised models column 0, unless the
@@ -157,8 +157,9 @@ def inputs_for_model(model, inputs, label_col="default", header="auto"):
     if default:
         label_col = None if model["algo"] == "kmeans" else 0
     spec = describe_inputs(inputs, label_col, header, model.get("params", {}).get("format", "auto"),
-                           model["n_features"])
-    if default and spec.format == "csv" and spec.n_columns == model["n_features"]:
+                           model["n_features"], weight_col)
+    if (default and weight_col is None and spec.format == "csv"
+            and spec.n_columns == model["n_features"]):
         spec.label_col = None
     if spec.n_features != model["n_features"]:
         raise MrlearnError("the model has %d features but %s has %d%s; check --label-col"

@@ -1,7 +1,9 @@
 """Solvers: turn the record of one pass into the next model, without touching data.
 
 Parameters are ``theta = [w, b]`` (coefficients, then the unpenalized intercept), shape
-``(p,) = (d + 1,)``. The objective is ``F(theta) = loss_sum / n + l2 / 2 * ||w||^2``.
+``(p,) = (d + 1,)``. The objective is ``F(theta) = loss_sum / n + l2 / 2 * ||w||^2``; with
+row weights ``loss_sum`` is the weighted sum and ``n`` the total weight (the record's
+``weight_sum``): scikit-learn's objective with ``sample_weight``, for ``C = 1 / (l2 n)``.
 A multinomial model (option ``classes``, K sorted labels) has K such rows, flattened class
 after class: ``(K (d + 1),)``, with the K intercepts unpenalized.
 
@@ -31,11 +33,11 @@ def regularized(record, thetas, l2, order, n_rows=1):
 
     Returns ``(terms, H)``: ``terms`` a list of ``(F, G)`` per candidate, objective value
     and gradient (p,) (None when ``order < 1``); ``H`` the one Hessian (p, p) of the
-    record when ``order == 2``, else None. All are divided by ``n`` and include the ridge
-    term ``l2 / 2 * ||w||^2`` (the intercepts, the last of each of the ``n_rows`` rows
+    record when ``order == 2``, else None. All are divided by ``n`` (the total weight
+    ``weight_sum`` of weighted rows) and include the ridge term ``l2 / 2 * ||w||^2`` (the intercepts, the last of each of the ``n_rows`` rows
     ``[w, b]`` of a candidate, are not penalized).
     """
-    n = record["n"]
+    n = total_weight(record)
     thetas = np.atleast_2d(thetas)
     penalized = np.ones(thetas.shape[1])
     penalized[thetas.shape[1] // n_rows - 1::thetas.shape[1] // n_rows] = 0.0
@@ -47,6 +49,12 @@ def regularized(record, thetas, l2, order, n_rows=1):
         terms.append((F, G))
     H = np.asarray(record["hess"]) / n + l2 * np.diag(penalized) if order >= 2 else None
     return terms, H
+
+
+def total_weight(record):
+    """What a pass record's sums are normalized by: its ``weight_sum`` when rows are
+    weighted, else its row count ``n``."""
+    return record.get("weight_sum", record["n"])
 
 
 class DescentSolver:
@@ -371,7 +379,7 @@ class NormalEquations:
         n, shift, R = record["design_rfactor"]
         self.rfactor = (n, np.asarray(shift), np.asarray(R))
         self.theta, self.objective, self.rank, grad_norm = solve_least_squares(
-            self.rfactor, self.options["l2"])
+            self.rfactor, self.options["l2"], total_weight(record))
         self.done, self.stop_reason = True, "exact solution"
         return {"objective": self.objective, "grad_norm": grad_norm, "step": 1.0,
                 "accepted": True, "candidates": 0}

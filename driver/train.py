@@ -21,6 +21,8 @@ from driver.kmeans import INITS, KMeansSolver, init_passes
 from driver.multiclass import (KINDS, OneVsRest, check_classes, multiclass_kind,
                                new_multiclass_solver, solver_method, start_multiclass)
 from driver.passes import run_pass
+from jobs.multiclass import label_key
+from jobs.objective_pass import MRObjectivePass
 from driver.sgd import MixingSolver, SGDSolver
 from driver.solvers import SOLVERS, restore_solver
 from jobs.parsing import DENSE_MAX_FEATURES
@@ -59,7 +61,7 @@ class TrainConfig:
     FIELDS = ("algo", "solver", "loss", "l2", "tol", "max_iter", "step_size", "inputs",
               "label_col", "header", "skip_bad_rows", "max_bad_fraction", "standardize",
               "format", "n_features", "k", "init", "n_init", "seed") + STOCHASTIC_OPTIONS
-    OPTIONAL_FIELDS = {"multiclass": "auto"}
+    OPTIONAL_FIELDS = {"multiclass": "auto", "weight_col": None, "class_weight": None}
     """Fields written (to checkpoints and the model's params) only when not the default,
     so that the files of runs without them stay as they were."""
 
@@ -68,7 +70,8 @@ class TrainConfig:
                  max_bad_fraction=DEFAULT_MAX_BAD_FRACTION, standardize=False, format="auto",
                  n_features=None, k=None, init="k-means||", n_init=1, seed=0,
                  batch_fraction=0.1, schedule=None, eta0=None, power_t=0.5, average=False,
-                 local_epochs=1, batch_size=32, multiclass="auto"):
+                 local_epochs=1, batch_size=32, multiclass="auto", weight_col=None,
+                 class_weight=None):
         if algo not in ALGOS:
             raise MrlearnError("unknown --algo %r; choose one of %s" % (algo, ", ".join(ALGOS)))
         default_solver, solvers, losses = ALGOS[algo]
@@ -118,6 +121,18 @@ class TrainConfig:
         self.power_t, self.average = power_t, average
         self.local_epochs, self.batch_size = local_epochs, batch_size
         self.multiclass = _check_multiclass(multiclass, algo, solver, loss)
+        self.weight_col = weight_col
+        self.class_weight = _check_class_weight(class_weight, algo)
+        if (weight_col is not None or class_weight) and (
+                solver in ("sgd", "mixing") or multiclass != "auto"):
+            raise MrlearnError("--weight-col and --class-weight apply to binary and linear models "
+                               "with --solver normal, newton, lbfgs or gd (and to k-means), not to "
+                               "%s; drop them or change the solver" % (
+                                   "--multiclass %s" % multiclass if multiclass != "auto" else solver))
+
+    def weighted(self):
+        """Whether rows carry weights (a weight column or class weights)."""
+        return self.weight_col is not None or bool(self.class_weight)
 
     def to_json(self):
         out = {k: getattr(self, k) for k in self.FIELDS}
@@ -154,6 +169,28 @@ def _check_multiclass(kind, algo, solver, loss):
         raise MrlearnError("--multiclass multinomial is the softmax of logistic regression; "
                            "svm trains one-vs-rest: use --multiclass ovr")
     return kind
+
+
+def _check_class_weight(class_weight, algo):
+    """``--class-weight``: None, ``"balanced"``, or a JSON object (text or dict) of label ->
+    finite weight >= 0; returned as None, "balanced" or a dict with the labels' text keys."""
+    if class_weight is None or class_weight == "balanced":
+        if class_weight and algo not in ("logistic", "svm"):
+            raise MrlearnError("--class-weight applies to logistic and svm, not %s" % algo)
+        return class_weight
+    if algo not in ("logistic", "svm"):
+        raise MrlearnError("--class-weight applies to logistic and svm, not %s" % algo)
+    try:
+        weights = json.loads(class_weight) if isinstance(class_weight, str) else class_weight
+        ok = isinstance(weights, dict) and all(
+            not isinstance(v, bool) and isinstance(v, (int, float)) and math.isfinite(v)
+            and v >= 0 and math.isfinite(float(k)) for k, v in weights.items())
+    except (ValueError, TypeError):
+        ok = False
+    if not ok:
+        raise MrlearnError("--class-weight must be balanced or a JSON object of label: weight "
+                           "(finite, >= 0), e.g. '{\"0\": 1, \"1\": 5}'; not %r" % (class_weight,))
+    return {str(k): v for k, v in weights.items()}
 
 
 def _check_finite(**options):
@@ -199,24 +236,28 @@ def train(config, runner, checkpoint_dir=None, resume=False, report=None):
     """
     report = report or (lambda entry: None)
     spec = describe_inputs(config.inputs, config.label_col, config.header, config.format,
-                           config.n_features)
+                           config.n_features, config.weight_col)
     _fit_solver_to_width(config, spec)
     scale = _feature_scale(spec) if config.standardize else None
     run = _start_run(config, spec, checkpoint_dir, resume)
     solver = restore_solver(run["solver"], ALL_SOLVERS)
+    class_weights = _resolve_class_weights(config, spec, scale, runner)
     while not solver.done and len(run["history"]) < config.max_iter:
         started = time.time()
         first = not run["history"]
         params = dict(spec.params(), scale=scale, **_label_check(config), **solver.pass_params())
+        if class_weights:
+            params["class_weights"] = class_weights
         if first and config.multiclass_ok():
             params["label_sums"] = True
         record = run_pass(solver.job, params, spec.files, runner)
         _check_record(config, run, record)
         multiclass = multiclass_kind(config, run["classes"])
+        _check_weighted_classes(config, run["classes"], multiclass)
         if first and multiclass:
             solver, record = start_multiclass(config, spec.n_features, run["classes"], record)
         info = solver.update(record)
-        if not multiclass:
+        if not multiclass and not config.weighted():
             info.update(null_model_counts(config.loss, params.get("thetas"), record))
         run["history"].append(dict({"pass": len(run["history"]) + 1},
                                    seconds=round(time.time() - started, 3), **info))
@@ -224,7 +265,45 @@ def train(config, runner, checkpoint_dir=None, resume=False, report=None):
         _check_finite_state(config, run)
         _save_checkpoint(checkpoint_dir, config, run)
         report(run["history"][-1])
-    return _model(config, spec, run, solver, scale)
+    return _model(config, spec, run, solver, scale, class_weights)
+
+
+def _resolve_class_weights(config, spec, scale, runner):
+    """The class weights of the run as pass parameters (label key -> weight), or None.
+
+    ``balanced`` is scikit-learn's ``compute_class_weight``: ``w_c = W / (K W_c)`` with
+    ``W_c`` the total weight (row count without ``--weight-col``) of class c, ``W`` their
+    sum, ``K`` the classes found: one counting pass, at the start of every run (a resumed
+    run counts again: the weights are a function of the input, which its fingerprint
+    pins). A dict is taken as given (its labels are checked once the classes are known).
+    """
+    if not config.class_weight:
+        return None
+    if config.class_weight != "balanced":
+        return {label_key(float(k)): float(v) for k, v in config.class_weight.items()}
+    params = dict(spec.params(), scale=scale, **_label_check(config), loss=config.loss,
+                  thetas=[[0.0] * (spec.n_features + 1)], order=0, class_totals=True)
+    record = run_pass(MRObjectivePass, params, spec.files, runner)
+    check_bad_rows(record, config.skip_bad_rows, config.max_bad_fraction)
+    totals = record.get("class_totals") or {}
+    if not totals or min(totals.values()) <= 0:
+        raise MrlearnError("--class-weight balanced: a class of %s has no weight (classes and "
+                           "totals: %s); check --weight-col" % (", ".join(config.inputs), totals))
+    total = sum(totals.values())
+    return {k: total / (len(totals) * t) for k, t in totals.items()}
+
+
+def _check_weighted_classes(config, classes, multiclass):
+    """Refuse class-weight labels that are no class, and weights with a multiclass model."""
+    if multiclass and config.weighted():
+        raise MrlearnError("--weight-col and --class-weight apply to binary models for now; "
+                           "%s has %d classes" % (", ".join(config.inputs), len(classes)))
+    if isinstance(config.class_weight, dict) and classes:
+        known = {label_key(c) for c in classes}
+        unknown = [k for k in config.class_weight if label_key(float(k)) not in known]
+        if unknown:
+            raise MrlearnError("--class-weight names %s, not a class of %s (classes: %s)" % (
+                ", ".join(unknown), ", ".join(config.inputs), ", ".join(map(str, classes))))
 
 
 def _all_finite(value):
@@ -273,7 +352,7 @@ def _fit_solver_to_width(config, spec):
 def _feature_scale(spec):
     """Mean and standard deviation (1 for constant columns) of the feature columns."""
     columns = prepared_stats(spec)["columns"]
-    features = [j for j in range(spec.n_columns) if j != spec.label_col]
+    features = spec.feature_columns()
     std = np.sqrt(np.asarray(columns["variance"])[features])
     std[std == 0] = 1.0
     return {"mean": np.asarray(columns["mean"])[features].tolist(), "std": std.tolist()}
@@ -284,6 +363,9 @@ def _check_record(config, run, record):
     check_bad_rows(record, config.skip_bad_rows, config.max_bad_fraction)
     if record["n"] == 0:
         raise MrlearnError("no usable rows in %s" % ", ".join(config.inputs))
+    if record.get("weight_sum", 1) <= 0:
+        raise MrlearnError("every row of %s weighs 0; check --weight-col and --class-weight"
+                           % ", ".join(config.inputs))
     if run["n_rows"] is None:
         run["n_rows"], run["bad_rows"] = record["n"], record["bad_rows"]
         run["classes"] = _classes(config, record.get("labels", []))
@@ -326,7 +408,7 @@ def _classes(config, labels):
     return sorted(int(v) for v in found)
 
 
-def _model(config, spec, run, solver, scale):
+def _model(config, spec, run, solver, scale, class_weights=None):
     stop_reason = solver.stop_reason or "max_iter (%d passes) reached" % config.max_iter
     kind = multiclass_kind(config, run["classes"])
     model = {
@@ -343,8 +425,12 @@ def _model(config, spec, run, solver, scale):
     model.update(solver.model_fields())
     if scale:
         model.update(in_original_units(model, scale))
+    if class_weights:
+        model["class_weights"] = class_weights
     if kind:
         model["summary"] = {"unavailable": "no standard errors for multiclass models yet"}
+    elif config.weighted() and config.algo != "kmeans":
+        model["summary"] = {"unavailable": "no standard errors for weighted rows yet"}
     elif config.algo != "kmeans":
         model["summary"] = model_summary(config, run, solver, model, scale)
     return model

@@ -14,11 +14,15 @@ ends and blank lines are accepted.
 
 The pass parameters arrive as a JSON file (``--params``), read in ``mapper_init``:
 ``n_columns`` (fields per row), ``n_features`` (feature columns, as the driver counts
-them: jobs never derive it), ``label_col`` (or None), ``header``
+them: jobs never derive it), ``label_col`` (or None), optionally ``weight_col`` (0-based
+column of non-negative row weights, taken out of the features like the label; a negative
+weight makes a bad row), optionally ``class_weights`` (label key -> weight, multiplying
+the row weights; labels not listed weigh 1), ``header``
 (``auto``/``yes``/``no``), optionally ``scale`` (``{"mean": [...], "std": [...]}``: the
 features are standardized before any job sees them), optionally ``label_values`` (the raw
 labels a row may have, or ``"integers"``) with ``label_rule`` (why: a row with another
-label is a bad row, ``label 2: <label_rule>``) plus what the job needs.
+label is a bad row, ``label 2: <label_rule>``) plus what the job needs. When rows are weighted, the split record
+holds ``weight_sum`` (the rows' total weight) besides ``n`` (their count).
 """
 import json
 import warnings
@@ -30,7 +34,7 @@ from mrjob.protocol import RawValueProtocol, StandardJSONProtocol
 
 from jobs.packed import decode_block, is_packed
 from jobs.parsing import (BLOCK_LINES, looks_like_header, parse_csv_block, parse_libsvm_block,
-                          split_label, take_rows)
+                          split_columns, take_rows, class_weight_column)
 from jobs.partitioning import keys_for_reducers
 from jobs.records import merge_all, merge_records, to_json
 
@@ -116,12 +120,13 @@ class BlockJob(MRJob):
         libsvm = self.params.get("format") == "libsvm"
         if libsvm:
             X, y, bad = parse_libsvm_block(self.buffer, self.params["n_features"])
+            w = None
             if self.params["label_col"] is None:
                 y = None
         else:
             values, bad = parse_csv_block(self.buffer, self.params["n_columns"])
-            X, y = split_label(values, self.params["label_col"])
-        X, y, bad = self._check_labels(X, y, bad, lambda: self._row_index(bad, libsvm))
+            X, y, w = self._split(values)
+        X, y, w, bad = self._check_rows(X, y, w, bad, lambda: self._row_index(bad, libsvm))
         if bad:
             self._note_bad_rows(bad)
         if self.keeps_lines:
@@ -129,7 +134,7 @@ class BlockJob(MRJob):
             self.good_lines = [line for i, line in enumerate(self.buffer)
                                if i not in bad_index and line.strip()]
         self.buffer = []
-        return self._process(X, y, scale=not libsvm)
+        return self._process(X, y, w, scale=not libsvm)
 
     def _row_index(self, bad, libsvm):
         """Buffer index (list) of each parsed row: the lines neither bad nor blank."""
@@ -137,24 +142,37 @@ class BlockJob(MRJob):
         return [i for i, line in enumerate(self.buffer) if i not in skipped
                 and (line.split("#", 1)[0] if libsvm else line).strip()]
 
-    def _check_labels(self, X, y, bad, row_index):
+    def _split(self, values):
+        """Features, labels and weight column (or None) of parsed rows (see split_columns)."""
+        return split_columns(values, self.params["label_col"], self.params.get("weight_col"))
+
+    def _check_rows(self, X, y, w, bad, row_index):
         """Drop the rows whose label is not in the parameters' ``label_values`` (or, with
-        ``label_values`` "integers", not an integer).
+        ``label_values`` "integers", not an integer) and those with a negative weight.
 
         They join ``bad`` (list of (buffer index, reason), kept in index order) as
-        ``label 2: <label_rule>``; ``row_index()`` gives each parsed row's buffer index and is
-        only called when a label is wrong. Returns ``(X, y, bad)``.
+        ``label 2: <label_rule>`` or ``weight -1: ...``; ``row_index()`` gives each parsed
+        row's buffer index and is only called when a row is wrong. Returns
+        ``(X, y, w, bad)``.
         """
         allowed = self.params.get("label_values")
-        if allowed is None or y is None:
-            return X, y, bad
-        ok = y == np.floor(y) if allowed == "integers" else np.isin(y, allowed)
+        ok = np.ones(X.shape[0], dtype=bool)
+        if allowed is not None and y is not None:
+            ok = y == np.floor(y) if allowed == "integers" else np.isin(y, allowed)
+        if w is not None:
+            ok &= w >= 0
         if ok.all():
-            return X, y, bad
+            return X, y, w, bad
         index = row_index()
-        wrong = [(index[i], "label %.15g: %s" % (y[i], self.params["label_rule"]))
-                 for i in np.flatnonzero(~ok)]
-        return take_rows(X, ok), y[ok], sorted(bad + wrong)
+        wrong = [(index[i], self._reason(y, w, i)) for i in np.flatnonzero(~ok)]
+        return (take_rows(X, ok), None if y is None else y[ok], None if w is None else w[ok],
+                sorted(bad + wrong))
+
+    def _reason(self, y, w, i):
+        if w is not None and w[i] < 0:
+            return ("weight %.15g in column %d: weights must be >= 0 (--weight-col)"
+                    % (w[i], self.params["weight_col"] + 1))
+        return "label %.15g: %s" % (y[i], self.params["label_rule"])
 
     def _packed_block(self, line):
         self.buffer, self.buffer_first_line = [line], self.lines_seen
@@ -167,17 +185,23 @@ class BlockJob(MRJob):
         if values.shape[1] != self.params["n_columns"]:
             raise ValueError("packed block of %d columns in %s, expected %d"
                              % (values.shape[1], self.split_file, self.params["n_columns"]))
-        X, y = split_label(values, self.params["label_col"])
-        X, y, bad = self._check_labels(X, y, [], lambda: [0] * len(values))
+        X, y, w = self._split(values)
+        X, y, w, bad = self._check_rows(X, y, w, [], lambda: [0] * len(values))
         if bad:
             self._note_bad_rows(bad)
         self.buffer = []
-        return self._process(X, y)
+        return self._process(X, y, w)
 
-    def _process(self, X, y, scale=True):
+    def _process(self, X, y, w, scale=True):
         if scale and self.scale:
             X = (X - self.scale[0]) / self.scale[1]
-        return self.process_block(X, y) or []
+        class_weights = self.params.get("class_weights")
+        if class_weights:
+            cw = class_weight_column(y, class_weights)
+            w = cw if w is None else w * cw
+        if w is not None:
+            self.split_record = merge_records(self.split_record, {"weight_sum": float(w.sum())})
+        return self.process_block(X, y, w) or []
 
     keeps_lines = False
     """Jobs that re-emit the raw text of good rows set this; see ``good_lines``."""
@@ -191,8 +215,10 @@ class BlockJob(MRJob):
         self.split_record = merge_records(
             self.split_record, {"bad_rows": len(bad), "first_bad": report})
 
-    def process_block(self, X, y):
-        """Handle one parsed block: ``X`` (k, d) features, ``y`` (k,) raw labels or None.
+    def process_block(self, X, y, w):
+        """Handle one parsed block: ``X`` (k, d) features, ``y`` (k,) raw labels or None,
+        ``w`` (k,) row weights (>= 0: the weight column times the class weight of the
+        row's label) or None when every row weighs 1 (the fast path: no product by ones).
 
         Summary jobs fold the block into the split record (:meth:`add_to_record`) and
         return nothing; jobs with other output return (key, value) pairs to emit.

@@ -10,7 +10,8 @@ Emits one record, key ``"record"``. Regression: ``n``, ``sse``, ``sae``,
 models (``multiclass``, ``classes``, ``theta`` K rows): see
 :func:`jobs.multiclass.multiclass_eval_sums`. K-means: ``n``, ``inertia``,
 ``sizes`` (k,) and, when there is a label column, ``contingency`` (counts of
-``"cluster|label"``). Plus ``bad_rows``/``first_bad``.
+``"cluster|label"``). Plus ``bad_rows``/``first_bad``. With row weights (``weight_col``,
+binary and regression models) every sum is weighted and the record holds ``weight_sum``.
 """
 import numpy as np
 
@@ -26,7 +27,7 @@ class MREvaluatePass(BlockJob):
         self.theta = np.asarray(self.params.get("theta", []), dtype=np.float64)
         self.centers = np.asarray(self.params.get("centers", []), dtype=np.float64)
 
-    def process_block(self, X, y):
+    def process_block(self, X, y, w):
         task = self.params["task"]
         if task == "kmeans":
             sums = clustering_sums(X, y, self.centers)
@@ -34,9 +35,9 @@ class MREvaluatePass(BlockJob):
             sums = multiclass_eval_sums(self.params["multiclass"], task, X, y,
                                         self.params["classes"], self.theta)
         elif task == "regression":
-            sums = regression_sums(X, y, self.theta)
+            sums = regression_sums(X, y, self.theta, w)
         else:
-            sums = classification_sums(task, X, y, self.theta)
+            sums = classification_sums(task, X, y, self.theta, w)
         self.add_to_record(sums)
 
 

@@ -86,7 +86,7 @@ def _loss_derivatives(loss, z, y, order, hess_at=0):
     return value, d1, d2
 
 
-def loss_sums(loss, X, y, thetas, order=1, hess_at=0):
+def loss_sums(loss, X, y, thetas, order=1, hess_at=0, weights=None):
     """Loss and gradient sums of ``loss`` at ``m`` candidate parameter vectors, and the
     Hessian sums at one of them.
 
@@ -99,23 +99,34 @@ def loss_sums(loss, X, y, thetas, order=1, hess_at=0):
     order : 0 (loss only), 1 (+ gradient) or 2 (+ gradient, and the Hessian at
         candidate ``hess_at`` only: a Newton pass needs one, the others are trial steps)
     hess_at : index of the candidate whose Hessian ``order == 2`` computes
+    weights : ndarray (n,) of row weights >= 0, or None (every row weighs 1)
 
     Returns
     -------
     dict with ``n`` (int), ``loss`` (m,), and when asked ``grad`` (m, d + 1) and
     ``hess`` (d + 1, d + 1): sums over the rows of the per-row loss ``l(x.w + b, y)``
-    and of its derivatives in ``theta``.
+    and of its derivatives in ``theta``, each row's term times its weight.
     """
     thetas = np.atleast_2d(thetas)
     n, d = X.shape
     z = X @ thetas[:, :d].T + thetas[:, d]  # (n, m)
-    value, d1, d2 = _loss_derivatives(loss, z, y[:, None], order, hess_at)
+    value, d1, d2 = weighted_rows(weights, *_loss_derivatives(loss, z, y[:, None], order, hess_at))
     sums = {"n": n, "loss": value.sum(axis=0)}
     if order >= 1:
         sums["grad"] = np.hstack([(X.T @ d1).T, d1.sum(axis=0)[:, None]])
     if order >= 2:
         sums["hess"] = _weighted_gram(X, d2)
     return sums
+
+
+def weighted_rows(weights, *per_row):
+    """Each of ``per_row`` (arrays (n,) or (n, m), or None) times the row weights
+    ``weights`` (n,); unchanged when ``weights`` is None. How any kernel honours weights:
+    weigh the per-row loss and its derivatives before summing them."""
+    if weights is None:
+        return per_row
+    return tuple(None if a is None else a * (weights if a.ndim == 1 else weights[:, None])
+                 for a in per_row)
 
 
 def _weighted_gram(X, s):
@@ -149,6 +160,19 @@ def moments(Z):
     mean = Z.mean(axis=0)
     C = Z - mean
     return n, mean, C.T @ C
+
+
+def weighted_moments(Z, weights):
+    """:func:`moments` of the rows of ``Z`` (n, p) weighted by ``weights`` (n,) >= 0:
+    ``(total weight, weighted mean (p,), sum_i w_i (z_i - mean)(z_i - mean)^T)``; merged by
+    :func:`merge_moments` like counts."""
+    total = float(weights.sum())
+    if total == 0:
+        p = Z.shape[1]
+        return 0, np.zeros(p), np.zeros((p, p))
+    mean = weights @ Z / total
+    C = Z - mean
+    return total, mean, (C * weights[:, None]).T @ C
 
 
 def column_moments(X):
@@ -190,10 +214,12 @@ def decision_function(X, theta):
     return X @ theta[:d] + theta[d]
 
 
-def classification_sums(loss, X, y_raw, theta):
-    """Evaluation sums for a binary classifier at ``theta`` (d + 1,).
+def classification_sums(loss, X, y_raw, theta, weights=None):
+    """Evaluation sums for a binary classifier at ``theta`` (d + 1,), rows weighted by
+    ``weights`` (n,) or None.
 
-    Returns dict: ``n``, ``correct`` (rows whose sign of margin matches the label),
+    Returns dict: ``n``, ``correct`` (rows whose sign of margin matches the label; their
+    weight sum with weights),
     ``loss`` (sum of the training loss ``loss``; for ``logistic`` the log-loss), and
     ``scores_sketch``, the per-class rank sketch of the margins ``z = x.w + b`` for ROC AUC
     (:mod:`jobs.sketch`). The sketch keys on ``z`` itself, intercept included: AUC only
@@ -205,24 +231,29 @@ def classification_sums(loss, X, y_raw, theta):
     z = decision_function(X, theta)
     positive = y_raw > 0
     value, _, _ = _loss_derivatives(loss, z[:, None], encode_labels(y_raw, loss)[:, None], 0)
+    right = (z > 0) == positive
+    value, right = weighted_rows(weights, value[:, 0], right)
     return {
         "n": X.shape[0],
-        "correct": int(np.count_nonzero((z > 0) == positive)),
+        "correct": float(right.sum()) if weights is not None else int(np.count_nonzero(right)),
         "loss": float(value.sum()),
-        "scores_sketch": score_sketch(z, positive),
+        "scores_sketch": score_sketch(z, positive, weights=weights),
     }
 
 
-def regression_sums(X, y, theta):
-    """Evaluation sums for a regressor at ``theta`` (d + 1,).
+def regression_sums(X, y, theta, weights=None):
+    """Evaluation sums for a regressor at ``theta`` (d + 1,), rows weighted by ``weights``
+    (n,) or None.
 
     Returns dict: ``n``, ``sse`` (sum of squared residuals), ``sae`` (sum of absolute
-    residuals) and ``y_moments`` (``moments`` of ``y``, for R^2 = 1 - sse / scatter).
+    residuals) and ``y_moments`` (``moments`` of ``y``, for R^2 = 1 - sse / scatter), each
+    weighted (weighted moments: total weight, weighted mean and scatter).
     """
     r = decision_function(X, theta) - y
+    squared, absolute = weighted_rows(weights, r * r, np.abs(r))
     return {
         "n": X.shape[0],
-        "sse": float(r @ r),
-        "sae": float(np.abs(r).sum()),
-        "y_moments": moments(y[:, None]),
+        "sse": float(squared.sum()),
+        "sae": float(absolute.sum()),
+        "y_moments": moments(y[:, None]) if weights is None else weighted_moments(y[:, None], weights),
     }

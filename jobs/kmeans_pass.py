@@ -43,7 +43,7 @@ class MRKMeansPass(BlockJob):
     def _uniforms(self, X, r):
         return row_uniforms(X, self.params["seed"], stream_id(self.params["round"], r))
 
-    def process_block(self, X, y):
+    def process_block(self, X, y, w):
         p, sets = self.params, self.sets
         partial = {"n": X.shape[0]}
         if "moments" in self.ops:

@@ -24,7 +24,7 @@ class MRMixingPass(BlockJob):
         self.theta = np.asarray(self.params["theta"], dtype=np.float64)
         self.blocks = []
 
-    def process_block(self, X, y):
+    def process_block(self, X, y, w):
         labels = distinct_labels(y)
         y = encode_labels(y, self.params["loss"])
         self.blocks.append((X, y))

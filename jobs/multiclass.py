@@ -44,6 +44,14 @@ def label_sums(X, y):
     return {label_key(v): s for v, s in zip(labels, sums)}
 
 
+def class_totals(y, weights):
+    """Per-label row counts, or weight sums with ``weights`` (n,): dict ``label_key(label) ->
+    float`` (merged per key by addition), for ``--class-weight balanced``."""
+    labels, inverse = np.unique(y, return_inverse=True)
+    totals = np.bincount(inverse, weights=weights, minlength=len(labels))
+    return {label_key(v): float(t) for v, t in zip(labels, totals)}
+
+
 def label_key(label):
     """The key of a label in :func:`label_sums` (-0.0 and 0.0 are one label)."""
     return repr(float(label) + 0.0)

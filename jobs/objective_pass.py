@@ -12,19 +12,25 @@ kind of model:
   ``[w, b]`` of the problem "class ``problems[j]`` against the rest", ``hess_at`` a list
   of candidates (:func:`jobs.multiclass.ovr_sums`);
 - ``label_sums`` true: also the per-label sums of ``[x, 1]`` (the first pass of a
-  classifier, from which the driver starts a multiclass model at zero).
+  classifier, from which the driver starts a multiclass model at zero);
+- ``class_totals`` true: also the per-label weight sums (row counts without weights), from
+  which the driver resolves ``--class-weight balanced``.
+
+Rows are weighted as :mod:`jobs.base` describes (``weight_col``, ``class_weights``); the
+binary kernel weighs each row's loss and derivatives (``weights`` of
+:func:`jobs.kernels.loss_sums`).
 
 Emits one record, key ``"record"``, value: ``n`` (rows), ``loss`` (m,), ``grad``
 (m, p) when order >= 1, ``hess`` when order == 2 ((p, p); for ovr one per ``hess_at``),
-``labels`` (distinct raw labels seen), ``label_sums`` when asked, ``bad_rows`` and
-``first_bad``. All are sums over rows: the driver divides by ``n`` and adds the
-regularization.
+``labels`` (distinct raw labels seen), ``label_sums`` / ``class_totals`` when asked,
+``weight_sum`` with weights, ``bad_rows`` and ``first_bad``. All are sums over rows: the
+driver divides by ``weight_sum`` (``n`` without weights) and adds the regularization.
 """
 import numpy as np
 
 from jobs.base import BlockJob
 from jobs.kernels import encode_labels, loss_sums
-from jobs.multiclass import class_index, label_sums, ovr_sums, softmax_sums
+from jobs.multiclass import class_index, class_totals, label_sums, ovr_sums, softmax_sums
 from jobs.records import distinct_labels
 
 
@@ -33,13 +39,15 @@ class MRObjectivePass(BlockJob):
     def init_split(self):
         self.thetas = np.asarray(self.params["thetas"], dtype=np.float64)
 
-    def process_block(self, X, y):
-        self.add_to_record(self._sums(X, y))
+    def process_block(self, X, y, w):
+        self.add_to_record(self._sums(X, y, w))
         self.add_to_record({"labels": distinct_labels(y)})
         if self.params.get("label_sums"):
             self.add_to_record({"label_sums": label_sums(X, y)})
+        if self.params.get("class_totals"):
+            self.add_to_record({"class_totals": class_totals(y, w)})
 
-    def _sums(self, X, y):
+    def _sums(self, X, y, w):
         loss, order = self.params["loss"], self.params["order"]
         kind = self.params.get("multiclass")
         if kind == "multinomial":
@@ -51,7 +59,7 @@ class MRObjectivePass(BlockJob):
                             np.asarray(self.params["problems"], dtype=int), order,
                             self.params.get("hess_at", ()))
         return loss_sums(loss, X, encode_labels(y, loss), self.thetas, order,
-                         self.params.get("hess_at", 0))
+                         self.params.get("hess_at", 0), weights=w)
 
 
 if __name__ == "__main__":

@@ -100,16 +100,30 @@ def _text_reason(line, fields):
     return "field %d is not a number: %r" % (col + 1, fields[col][:40])
 
 
-def split_label(values, label_col):
-    """Split parsed rows (k, n_columns) into features ``X`` (k, n_columns - 1) and ``y`` (k,).
+def split_columns(values, label_col, weight_col=None):
+    """Split parsed rows (k, n_columns) into features ``X`` (k, d), labels ``y`` (k,) and row
+    weights ``w`` (k,), ``d`` being the columns left.
 
-    With ``label_col`` None every column is a feature and ``y`` is None.
+    With ``label_col`` None ``y`` is None; with ``weight_col`` None ``w`` is None (every row
+    weighs 1). Both are 0-based columns of the row.
     """
-    if label_col is None:
-        return values, None
-    y = values[:, label_col]
-    X = np.delete(values, label_col, axis=1)
-    return X, y
+    taken = [c for c in (label_col, weight_col) if c is not None]
+    if not taken:
+        return values, None, None
+    y = None if label_col is None else values[:, label_col]
+    w = None if weight_col is None else values[:, weight_col]
+    return np.delete(values, taken, axis=1), y, w
+
+
+def class_weight_column(y, class_weights):
+    """Per-row class weights (k,) of the labels ``y`` (k,): ``class_weights`` maps label keys
+    (``repr`` of the float label) to weights; a label not listed weighs 1."""
+    labels = np.array([float(k) for k in class_weights], dtype=np.float64)
+    values = np.array(list(class_weights.values()), dtype=np.float64)
+    order = np.argsort(labels)
+    labels, values = labels[order], values[order]
+    i = np.minimum(np.searchsorted(labels, y), len(labels) - 1)
+    return np.where(labels[i] == y, values[i], 1.0)
 
 
 def take_rows(X, keep):

@@ -39,7 +39,7 @@ class MRPartitionPass(PartitionedOutputJob):
 
     keeps_lines = True
 
-    def process_block(self, X, y):
+    def process_block(self, X, y, w):
         self.add_to_record({"n": X.shape[0]})
         part = part_of_rows(X, self.params)
         order = np.argsort(part, kind="stable")

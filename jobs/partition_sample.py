@@ -13,7 +13,7 @@ from jobs.partition_pass import SAMPLE_STREAM, range_ties
 
 class MRPartitionSample(BlockJob):
 
-    def process_block(self, X, y):
+    def process_block(self, X, y, w):
         p = self.params
         u = row_uniforms(X, p["seed"], SAMPLE_STREAM)
         pairs = np.column_stack([X[:, p["key_col"]], range_ties(X, p["seed"])])

@@ -88,7 +88,7 @@ class MRPredictPass(PartitionedOutputJob):
         self.blocks_written += 1
         return ordered_key(prefix, part, self.params["parts"] + 1)
 
-    def process_block(self, X, y):
+    def process_block(self, X, y, w):
         if not len(X):
             return []
         self.add_to_record({"n": len(X)})

@@ -19,7 +19,7 @@ class MRPreparePass(PartitionedOutputJob):
         super(MRPreparePass, self).init_split()
         self.blocks_written = 0
 
-    def process_block(self, X, y):
+    def process_block(self, X, y, w):
         if not X.shape[0]:
             return []
         if y is not None:  # libsvm: label first, then the (dense) features

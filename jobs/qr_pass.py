@@ -4,7 +4,8 @@ Parameters (``--params`` JSON): only the common input description.
 
 Emits one record, key ``"record"``, value: ``n``, ``design_rfactor`` = ``[n, shift (d + 1,),
 R (d + 2, d + 2)]`` of the columns ``[x_1 .. x_d, 1, y]`` shifted by a data row (see
-:mod:`jobs.tsqr`), merged across blocks and splits in split order, plus
+:mod:`jobs.tsqr`; rows scaled by the square roots of their weights when weighted), merged
+across blocks and splits in split order, plus ``weight_sum`` with weights and
 ``bad_rows``/``first_bad``.
 """
 import numpy as np
@@ -15,8 +16,8 @@ from jobs.tsqr import rfactor
 
 class MRQRPass(BlockJob):
 
-    def process_block(self, X, y):
-        self.add_to_record({"n": X.shape[0], "design_rfactor": rfactor(np.column_stack([X, y]))})
+    def process_block(self, X, y, w):
+        self.add_to_record({"n": X.shape[0], "design_rfactor": rfactor(np.column_stack([X, y]), w)})
 
 
 if __name__ == "__main__":

@@ -77,9 +77,10 @@ def _merge_field(name, a, b):
 
 
 def _as_moments(m):
-    """An ``(n, vector, matrix)`` triple (moments or R factor) with numpy arrays."""
+    """An ``(n, vector, matrix)`` triple (moments or R factor) with numpy arrays; ``n`` a
+    count, or a total weight (weighted moments)."""
     n, mean, scatter = m
-    return int(n), np.asarray(mean, dtype=np.float64), np.asarray(scatter, dtype=np.float64)
+    return (int(n) if float(n).is_integer() else float(n)), np.asarray(mean, dtype=np.float64), np.asarray(scatter, dtype=np.float64)
 
 
 def distinct_labels(y):

@@ -21,7 +21,7 @@ class MRSGDPass(BlockJob):
     def init_split(self):
         self.theta = np.asarray(self.params["theta"], dtype=np.float64)
 
-    def process_block(self, X, y):
+    def process_block(self, X, y, w):
         p = self.params
         sums = sgd_pass_sums(p["loss"], X, encode_labels(y, p["loss"]), self.theta,
                              p["seed"], p["pass_index"], p["batch_fraction"])

@@ -40,12 +40,20 @@ def float_keys(z):
     return np.where(bits < 0, bits ^ _LOW_63, bits)
 
 
-def score_sketch(z, positive, max_bins=MAX_BINS):
-    """Sketch (JSON form) of scores ``z`` (n,) with boolean classes ``positive`` (n,)."""
+def score_sketch(z, positive, max_bins=MAX_BINS, weights=None):
+    """Sketch (JSON form) of scores ``z`` (n,) with boolean classes ``positive`` (n,); with
+    ``weights`` (n,) the per-bin counts are sums of the rows' weights."""
     bins, inverse = np.unique(float_keys(z), return_inverse=True)
-    pos = np.bincount(inverse, weights=positive, minlength=len(bins)).astype(np.int64)
-    neg = np.bincount(inverse, minlength=len(bins)) - pos
-    return _encode(*_fit(0, bins, pos, neg, max_bins))
+    w = np.ones(len(z)) if weights is None else weights
+    pos = np.bincount(inverse, weights=w * positive, minlength=len(bins))
+    neg = np.bincount(inverse, weights=w * ~positive, minlength=len(bins))
+    return _encode(*_fit(0, bins, _counts(pos), _counts(neg), max_bins))
+
+
+def _counts(values):
+    """Per-bin counts (int64 when whole numbers, as without weights, else float64)."""
+    values = np.asarray(values, dtype=np.float64)
+    return values.astype(np.int64) if np.all(values == np.floor(values)) else values
 
 
 def merge_sketches(a, b, max_bins=MAX_BINS):
@@ -57,7 +65,7 @@ def merge_sketches(a, b, max_bins=MAX_BINS):
                               return_inverse=True)
     pos = np.bincount(inverse, weights=np.concatenate([pa, pb]), minlength=len(bins))
     neg = np.bincount(inverse, weights=np.concatenate([na, nb]), minlength=len(bins))
-    return _encode(*_fit(level, bins, pos.astype(np.int64), neg.astype(np.int64), max_bins))
+    return _encode(*_fit(level, bins, _counts(pos), _counts(neg), max_bins))
 
 
 def auc_from_sketch(sketch):
@@ -101,5 +109,4 @@ def _encode(level, bins, pos, neg):
 def _decode(sketch):
     gaps = np.asarray(sketch["bins"], dtype=np.uint64)
     bins = np.cumsum(gaps, dtype=np.uint64).view(np.int64)
-    return (int(sketch["level"]), bins, np.asarray(sketch["pos"], dtype=np.int64),
-            np.asarray(sketch["neg"], dtype=np.int64))
+    return int(sketch["level"]), bins, _counts(sketch["pos"]), _counts(sketch["neg"])

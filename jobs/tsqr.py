@@ -24,8 +24,13 @@ This module runs on task nodes: no mrjob import, Python 3.9 syntax.
 import numpy as np
 
 
-def rfactor(Z):
-    """``(n, shift (p,), R (p + 1, p + 1))`` of the rows ``Z`` (n, p); see the module doc."""
+def rfactor(Z, weights=None):
+    """``(n, shift (p,), R (p + 1, p + 1))`` of the rows ``Z`` (n, p); see the module doc.
+
+    With ``weights`` (n,) >= 0, row i of ``A`` is scaled by ``sqrt(w_i)`` (weighted least
+    squares); the column of ones becomes ``sqrt(w)``, and moving to another shift is still
+    adding multiples of that column, so :func:`merge_rfactor` applies unchanged.
+    """
     n, p = Z.shape
     if n == 0:
         return 0, np.zeros(p), np.zeros((p + 1, p + 1))
@@ -34,6 +39,8 @@ def rfactor(Z):
     A[:, :p - 1] = Z[:, :-1] - shift[:-1]
     A[:, p - 1] = 1.0
     A[:, p] = Z[:, -1] - shift[-1]
+    if weights is not None:
+        A *= np.sqrt(weights)[:, None]
     return n, shift, triangular_factor(A)
 
 

@@ -4,7 +4,7 @@ from jobs.base import BlockJob
 
 class MRJobsLocation(BlockJob):
 
-    def process_block(self, X, y):
+    def process_block(self, X, y, w):
         return None
 
     def final_pairs(self):

@@ -94,6 +94,9 @@ def user_dir(tmp_path_factory):
     (d / "half.csv").write_text("\n".join(lines) + "\n")
     (d / "wide.svm").write_text("".join("%d %d:1.5 %d:-2\n" % (i % 2, 1 + i, 600 - i)
                                         for i in range(40)))
+    rows = (d / "train.csv").read_text().splitlines()
+    (d / "weighted.csv").write_text("".join(
+        "%s,%s\n" % (line, "-1" if i == 5 else "2") for i, line in enumerate(rows)))
     (d / "foreign").mkdir()
     (d / "foreign" / "notes.txt").write_text("someone else's\n")
     (d / "damaged").mkdir()
@@ -138,6 +141,22 @@ CASES = [
     ("standardize csv", TRAIN + ["--standardize"], "--standardize needs input written by"),
     ("label none", TRAIN + ["--label-col", "none"], "logistic learns from a label column"),
     ("label range", TRAIN + ["--label-col", "7"], "--label-col 7 is outside the 4 columns"),
+    ("negative weight", TRAIN[:4] + ["{d}/weighted.csv"] + TRAIN[5:] + ["--weight-col", "4"],
+     "weighted.csv, line 6: weight -1 in column 5: weights must be >= 0"),
+    ("weight is label", TRAIN + ["--weight-col", "0"], "--weight-col 0 is the label column"),
+    ("weight range", TRAIN + ["--weight-col", "9"], "--weight-col 9 is outside the 4 columns"),
+    ("weight libsvm", TRAIN[:4] + ["{d}/wide.svm", "--n-features", "600", "--solver", "lbfgs"]
+     + TRAIN[5:] + ["--weight-col", "1"], "--weight-col applies to CSV and packed input, not libsvm"),
+    ("weight sgd", TRAIN + ["--weight-col", "3", "--solver", "sgd"],
+     "--weight-col and --class-weight apply to binary and linear models"),
+    ("class weight json", TRAIN + ["--class-weight", "{{0: 1}}"],
+     "--class-weight must be balanced or a JSON object of label: weight"),
+    ("class weight negative", TRAIN + ["--class-weight", '{{"0": -1}}'],
+     "--class-weight must be balanced or a JSON object"),
+    ("class weight label", TRAIN + ["--class-weight", '{{"2": 5}}'],
+     "--class-weight names 2, not a class of {d}/train.csv"),
+    ("class weight linear", TRAIN[:2] + ["linear"] + TRAIN[3:] + ["--class-weight", "balanced"],
+     "--class-weight applies to logistic and svm, not linear"),
     # where outputs go
     ("model is input", TRAIN[:-1] + ["{d}/train.csv"], "--model {d}/train.csv is the input"),
     ("model holds input", TRAIN[:-1] + ["{d}"], "contains the input"),

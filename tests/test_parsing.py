@@ -6,7 +6,7 @@ import sys
 import numpy as np
 
 import jobs
-from jobs.parsing import looks_like_header, parse_csv_block, split_label
+from jobs.parsing import looks_like_header, parse_csv_block, split_columns
 
 
 def test_block_parses_to_float64_rows():
@@ -39,7 +39,7 @@ def test_header_detection():
 
 
 def test_split_label_takes_any_column():
-    X, y = split_label(np.array([[1.0, 2.0, 3.0]]), 1)
+    X, y, w = split_columns(np.array([[1.0, 2.0, 3.0]]), 1)
     np.testing.assert_array_equal(X, [[1.0, 3.0]])
     np.testing.assert_array_equal(y, [2.0])
 
