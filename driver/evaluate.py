@@ -57,7 +57,8 @@ def _label_check(model):
 def metrics_from_record(model, record):
     n = total_weight(record)
     if model["algo"] == "kmeans":
-        metrics = {"inertia": record["inertia"], "cluster_sizes": [int(c) for c in record["sizes"]]}
+        sizes = [int(c) if float(c).is_integer() else c for c in record["sizes"]]  # weighted
+        metrics = {"inertia": record["inertia"], "cluster_sizes": sizes}
         if "contingency" in record:
             metrics["adjusted_rand_index"] = adjusted_rand_index(record["contingency"])
         return metrics

@@ -22,6 +22,11 @@ rows, m_v = rows holding v); k-means|| makes v a candidate with probability
 min(1, ell d_v / cost), cost summed over all rows (by row: 1 - (1 - that)^m_v). Row counts
 do weigh the candidates in k-means||' last step, and every Lloyd pass counts every row.
 
+Row weights (``--weight-col``) weigh every draw as scikit-learn's ``sample_weight`` (the
+first center and ``random`` by weight, k-means|| and k-means++ by weight times d2), the
+candidates' weights, the Lloyd means and the inertia; the tolerance's feature variance
+stays unweighted, as scikit-learn's.
+
 Lloyd passes then assign rows to the nearest center and return per-cluster sums; a set
 stops when its centers move less than ``tol * mean feature variance`` (squared shift
 summed over centers, as scikit-learn). Its inertia after a pass is that pass's inertia
@@ -100,7 +105,9 @@ class KMeansSolver:
         k, init = self.options["k"], self.options["init"]
         n, _, squared_deviations = record["moments"]
         self.tol_scaled = self.tol * float(np.mean(squared_deviations)) / n
-        firsts = [[item[1:] for item in items] for _, items in record["first_top"]]
+        # distinct: with row weights, equal rows of unequal weights have unequal keys
+        firsts = [_distinct_rows([item[1:] for item in items], [])
+                  for _, items in record["first_top"]]
         if init == "random" and len(firsts[0]) < k:
             raise MrlearnError("--k %d is more than the %d distinct rows of the input; give a "
                                "smaller --k" % (k, len(firsts[0])))

@@ -61,20 +61,37 @@ def nearest(X, C):
     return labels, d2
 
 
-def lloyd_sums(X, C, n_far):
-    """One Lloyd step's sums for centers ``C`` (k, d) over rows ``X`` (n, d).
+def lloyd_sums(X, C, n_far, weights=None):
+    """One Lloyd step's sums for centers ``C`` (k, d) over rows ``X`` (n, d), weighted by
+    ``weights`` (n,) or None (every row weighs 1).
 
-    Returns ``counts`` (k,), coordinate ``sums`` (k, d), ``inertia`` (sum of squared
-    distances to the nearest center) and ``far``: a top list of the ``n_far`` rows
-    farthest from their center (score = squared distance), to re-seed empty clusters.
+    Returns ``counts`` (k,) (weight sums with weights), coordinate ``sums`` (k, d),
+    ``inertia`` (sum of (weighted) squared distances to the nearest center) and ``far``: a
+    top list of the ``n_far`` rows farthest from their center (score = squared distance;
+    rows of weight 0 left out), to re-seed empty clusters.
     """
     k, d = C.shape
     labels, d2 = nearest(X, C)
-    counts = np.bincount(labels, minlength=k).astype(np.float64)
+    counts = np.bincount(labels, weights=weights, minlength=k).astype(np.float64)
+    wX = X if weights is None else X * weights[:, None]
     sums = np.empty((k, d))
     for j in range(d):
-        sums[:, j] = np.bincount(labels, weights=X[:, j], minlength=k)
-    return counts, sums, float(d2.sum()), top_list(d2, X, n_far)
+        sums[:, j] = np.bincount(labels, weights=wX[:, j], minlength=k)
+    if weights is None:
+        return counts, sums, float(d2.sum()), top_list(d2, X, n_far)
+    some = weights > 0
+    return counts, sums, float(weights @ d2), top_list(d2[some], X[some], n_far)
+
+
+def first_top(u, X, limit, weights=None):
+    """Top list of ``limit`` rows of ``X`` (n, d) sampled without replacement: by the
+    smallest uniforms ``u`` (n,) (a uniform sample of distinct rows), or with ``weights``
+    (n,) each draw of probability ~ weight (Efraimidis-Spirakis keys ``log(u) / w``; rows
+    of weight 0 are never drawn)."""
+    if weights is None:
+        return top_list(-u, X, limit)
+    some = weights > 0
+    return top_list(np.log(np.maximum(u[some], 1e-300)) / weights[some], X[some], limit)
 
 
 def top_list(scores, X, limit):
@@ -103,7 +120,7 @@ def merge_top(a, b):
     return [limit, distinct[:limit]]
 
 
-def oversample(X, C, u, ell, cost_so_far, kept):
+def oversample(X, C, u, ell, cost_so_far, kept, weights=None):
     """k-means|| candidate sampling over one block, with a bound on what is kept.
 
     A row is finally a candidate when ``u < ell * d2 / cost`` with ``cost`` the total
@@ -111,8 +128,10 @@ def oversample(X, C, u, ell, cost_so_far, kept):
     exceeds the total, so keeping the rows with ``u < ell * d2 / cost_so_far`` keeps a
     superset; the driver applies the exact test. ``kept`` is ``(n_kept, 2 + d)`` rows
     ``[u, d2, x]`` kept so far; returns ``(cost_so_far, kept)`` updated with this block.
+    With ``weights`` (n,), ``d2`` is the weighted ``w d2`` throughout (scikit-learn's
+    sampling by ``sample_weight * d2``).
     """
-    _, d2 = nearest(X, C)
+    d2 = _weighted_d2(X, C, weights)
     cost_so_far += float(d2.sum())
     if cost_so_far <= 0.0:
         return cost_so_far, kept
@@ -121,25 +140,33 @@ def oversample(X, C, u, ell, cost_so_far, kept):
     return cost_so_far, kept[kept[:, 0] * cost_so_far < ell * kept[:, 1]]
 
 
-def weighted_pick(X, C, u):
-    """Top list of one row of ``X`` (n, d) drawn with probability ~ d2 to ``C`` (k, d).
+def _weighted_d2(X, C, weights):
+    """Squared distances (n,) of the rows to the nearest center, times ``weights`` if given."""
+    d2 = nearest(X, C)[1]
+    return d2 if weights is None else d2 * weights
+
+
+def weighted_pick(X, C, u, weights=None):
+    """Top list of one row of ``X`` (n, d) drawn with probability ~ d2 to ``C`` (k, d)
+    (~ ``w d2`` with ``weights`` (n,)).
 
     Efraimidis-Spirakis: the row of largest key ``log(u) / d2`` (``u`` (n,) uniforms) is
-    the draw. Rows at distance 0 (already centers) are never drawn: the list is empty
-    when every row is one.
+    the draw. Rows at distance 0 (already centers) and of weight 0 are never drawn: the
+    list is empty when every row is one.
     """
-    _, d2 = nearest(X, C)
+    d2 = _weighted_d2(X, C, weights)
     far = d2 > 0.0
     keys = np.log(np.maximum(u[far], 1e-300)) / d2[far]
     return top_list(keys, X[far], 1)
 
 
-def clustering_sums(X, y, C):
-    """Evaluation sums for centers ``C`` (k, d): ``n``, ``inertia``, ``sizes`` (k,) and,
-    when labels ``y`` (n,) are given, the ``contingency`` table of (cluster, label)."""
+def clustering_sums(X, y, C, weights=None):
+    """Evaluation sums for centers ``C`` (k, d): ``n``, ``inertia``, ``sizes`` (k,) (both
+    weighted by ``weights`` (n,) when given) and, when labels ``y`` (n,) are given, the
+    ``contingency`` table of (cluster, label) (row counts)."""
     labels, d2 = nearest(X, C)
-    sums = {"n": X.shape[0], "inertia": float(d2.sum()),
-            "sizes": np.bincount(labels, minlength=len(C)).astype(np.float64)}
+    sums = {"n": X.shape[0], "inertia": float(d2.sum() if weights is None else weights @ d2),
+            "sizes": np.bincount(labels, weights=weights, minlength=len(C)).astype(np.float64)}
     if y is not None:
         sums["contingency"] = contingency(labels, y)
     return sums

@@ -30,7 +30,7 @@ class MREvaluatePass(BlockJob):
     def process_block(self, X, y, w):
         task = self.params["task"]
         if task == "kmeans":
-            sums = clustering_sums(X, y, self.centers)
+            sums = clustering_sums(X, y, self.centers, w)
         elif self.params.get("multiclass"):
             sums = multiclass_eval_sums(self.params["multiclass"], task, X, y,
                                         self.params["classes"], self.theta)

@@ -16,11 +16,16 @@ Emits one record, key ``"record"``, with ``n`` and, per op (lists over the R set
 - ``weights``: ``weights`` (sum of k_r,) = rows nearest to each center, sets concatenated;
 - ``pick``: ``pick_top`` = one row drawn with probability proportional to d2 (k-means++;
   none when every row is at distance 0 from the set).
+
+With row weights (``weight_col``) every count, sum and cost is weighted, and every draw is
+by weight (first center, ``random``) or by weight times d2 (k-means||, k-means++), as
+scikit-learn's ``sample_weight``; the column moments (for the tolerance) stay unweighted,
+as scikit-learn's.
 """
 import numpy as np
 
 from jobs.base import BlockJob
-from jobs.clustering import (lloyd_sums, nearest, oversample, row_uniforms, top_list,
+from jobs.clustering import (first_top, lloyd_sums, nearest, oversample, row_uniforms,
                              weighted_pick)
 from jobs.kernels import column_moments
 
@@ -49,20 +54,21 @@ class MRKMeansPass(BlockJob):
         if "moments" in self.ops:
             partial["moments"] = column_moments(X)
         if "first" in self.ops:
-            partial["first_top"] = [top_list(-self._uniforms(X, r), X, p["n_first"])
+            partial["first_top"] = [first_top(self._uniforms(X, r), X, p["n_first"], w)
                                     for r in range(len(sets))]
         if "lloyd" in self.ops:
-            counts, sums, inertia, far = zip(*[lloyd_sums(X, C, p["n_far"]) for C in sets])
+            counts, sums, inertia, far = zip(*[lloyd_sums(X, C, p["n_far"], w) for C in sets])
             partial.update(counts=np.array(counts), sums=np.array(sums),
                            inertia=np.array(inertia), far_top=list(far))
         if "oversample" in self.ops:
-            self.oversampled = [oversample(X, C, self._uniforms(X, r), p["ell"], cost, kept)
+            self.oversampled = [oversample(X, C, self._uniforms(X, r), p["ell"], cost, kept, w)
                                 for r, (C, (cost, kept)) in enumerate(zip(sets, self.oversampled))]
         if "weights" in self.ops:
             partial["weights"] = np.concatenate(
-                [np.bincount(nearest(X, C)[0], minlength=len(C)) for C in sets]).astype(float)
+                [np.bincount(nearest(X, C)[0], weights=w, minlength=len(C)) for C in sets]
+            ).astype(float)
         if "pick" in self.ops:
-            partial["pick_top"] = [weighted_pick(X, C, self._uniforms(X, r))
+            partial["pick_top"] = [weighted_pick(X, C, self._uniforms(X, r), w)
                                    for r, C in enumerate(sets)]
         self.add_to_record(partial)
 

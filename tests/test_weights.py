@@ -194,3 +194,24 @@ def test_weighted_tsqr_merges_to_the_factor_of_the_scaled_rows():
     A *= np.sqrt(w)[:, None]
     np.testing.assert_allclose(R.T @ R, A.T @ A, rtol=1e-9, atol=1e-9)
     assert n == 60
+
+
+@pytest.mark.parametrize("init", ["k-means||", "k-means++", "random"])
+def test_weighted_kmeans_inertia_is_sklearns_sample_weight_inertia(tmp_path, init):
+    from sklearn.cluster import KMeans
+    rng = np.random.default_rng(5)
+    X = np.vstack([rng.normal(size=(150, 2)) * s + c for s, c in
+                   ((0.5, (0, 0)), (1.0, (6, 1)), (0.3, (2, 7)), (0.8, (-5, 4)))])
+    w = rng.exponential(size=len(X)) * np.where(X[:, 0] > 3, 5.0, 1.0)
+    path = _write(tmp_path / "k.csv", X, w)
+    model = fit("kmeans", path, k=4, weight_col=2, init=init, n_init=3, seed=1, tol=1e-8,
+                max_iter=200)
+    sk = KMeans(4, n_init=10, random_state=0, tol=1e-8).fit(X, sample_weight=w)
+    assert model["inertia"] <= 1.001 * sk.inertia_
+    labels = np.argmin(((X[:, None, :] - np.asarray(model["cluster_centers"])) ** 2).sum(-1), 1)
+    d2 = ((X - np.asarray(model["cluster_centers"])[labels]) ** 2).sum(1)
+    assert model["inertia"] == pytest.approx(w @ d2, rel=1e-9)
+    with Runner("inline") as runner:
+        metrics = evaluate(model, [path], runner, weight_col=2)
+    assert metrics["inertia"] == pytest.approx(w @ d2, rel=1e-12)
+    assert sum(metrics["cluster_sizes"]) == pytest.approx(w.sum(), rel=1e-12)
