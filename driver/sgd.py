@@ -15,6 +15,7 @@ last update.
 """
 import numpy as np
 
+from driver.solvers import total_weight
 from jobs.mixing_pass import MRMixingPass
 from jobs.sgd import from_exact, regularized_gradient, sgd_step
 from jobs.sgd_pass import MRSGDPass
@@ -90,10 +91,13 @@ class SGDSolver(_StochasticSolver):
 
     def update(self, record):
         o = self.options
-        objective = _objective(from_exact([record["loss_exact"]])[0], record["n"], self.theta,
-                               o["l2"])
-        grad = regularized_gradient(from_exact(record["sample_grad_exact"]),
-                                    record["sample_n"], self.theta.copy(), o["l2"])
+        weighted = "weight_exact" in record
+        total = from_exact([record["weight_exact"]])[0] if weighted else record["n"]
+        sample = (from_exact([record["sample_weight_exact"]])[0] if weighted
+                  else record["sample_n"])
+        objective = _objective(from_exact([record["loss_exact"]])[0], total, self.theta, o["l2"])
+        grad = regularized_gradient(from_exact(record["sample_grad_exact"]), sample,
+                                    self.theta.copy(), o["l2"])
         self.theta, self.adagrad_sum = sgd_step(self.theta, grad, self.step, o, self.adagrad_sum)
         self.step += 1
         if o["average"]:
@@ -116,8 +120,9 @@ class MixingSolver(_StochasticSolver):
             "local_epochs", "batch_size", "schedule", "eta0", "power_t", "l2")}}
 
     def update(self, record):
-        objective = _objective(record["loss"][0], record["n"], self.theta, self.options["l2"])
-        new = np.asarray(record["weighted_theta"], dtype=np.float64) / record["n"]
+        objective = _objective(record["loss"][0], total_weight(record), self.theta,
+                               self.options["l2"])
+        new = np.asarray(record["weighted_theta"], dtype=np.float64) / total_weight(record)
         shift = float(np.linalg.norm(new - self.theta))
         self.theta, self.step = new, self.step + 1
         self._measured(objective)

@@ -123,12 +123,9 @@ class TrainConfig:
         self.multiclass = _check_multiclass(multiclass, algo, solver, loss)
         self.weight_col = weight_col
         self.class_weight = _check_class_weight(class_weight, algo)
-        if (weight_col is not None or class_weight) and (
-                solver in ("sgd", "mixing") or multiclass != "auto"):
-            raise MrlearnError("--weight-col and --class-weight apply to binary and linear models "
-                               "with --solver normal, newton, lbfgs or gd (and to k-means), not to "
-                               "%s; drop them or change the solver" % (
-                                   "--multiclass %s" % multiclass if multiclass != "auto" else solver))
+        if (weight_col is not None or class_weight) and multiclass != "auto":
+            raise MrlearnError("--weight-col and --class-weight apply to binary, linear and "
+                               "k-means models for now, not to --multiclass %s" % multiclass)
 
     def weighted(self):
         """Whether rows carry weights (a weight column or class weights)."""

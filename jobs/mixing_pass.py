@@ -7,8 +7,9 @@ Parameters (``--params`` JSON): ``loss``, ``theta`` (d + 1 numbers: the global m
 Each mapper keeps its split's parsed rows, and at its end runs ``local_epochs`` epochs of
 mini-batch SGD from ``theta`` over them. Emits one record, key ``"record"``: ``n``,
 ``loss`` (1,) = sum of the loss at the global ``theta`` over the split (so the history
-shows the true objective per pass), and ``weighted_theta`` = local model times rows;
-their sums over splits give the row-weighted average, the next global model.
+shows the true objective per pass), and ``weighted_theta`` = local model times rows
+(times the split's total weight with row weights, whose losses are weighted too); their
+sums over splits give the row-weighted average, the next global model.
 """
 import numpy as np
 
@@ -27,18 +28,19 @@ class MRMixingPass(BlockJob):
     def process_block(self, X, y, w):
         labels = distinct_labels(y)
         y = encode_labels(y, self.params["loss"])
-        self.blocks.append((X, y))
-        sums = loss_sums(self.params["loss"], X, y, self.theta[None, :], 0)
+        self.blocks.append((X, y, w))
+        sums = loss_sums(self.params["loss"], X, y, self.theta[None, :], 0, weights=w)
         self.add_to_record({"n": sums["n"], "loss": sums["loss"], "labels": labels})
 
     def final_pairs(self):
         if self.blocks:
             X = np.vstack([b[0] for b in self.blocks])
             y = np.concatenate([b[1] for b in self.blocks])
+            w = None if self.blocks[0][2] is None else np.concatenate([b[2] for b in self.blocks])
             p = self.params
             local = local_sgd(p["loss"], X, y, self.theta, p["options"], p["seed"],
-                              p["pass_index"])
-            self.add_to_record({"weighted_theta": local * len(y)})
+                              p["pass_index"], w)
+            self.add_to_record({"weighted_theta": local * (len(y) if w is None else w.sum())})
         return super(MRMixingPass, self).final_pairs()
 
 

@@ -10,7 +10,7 @@ This module runs on task nodes: no mrjob import, Python 3.9 syntax.
 import numpy as np
 
 from jobs.clustering import row_uniforms
-from jobs.kernels import _loss_derivatives
+from jobs.kernels import _loss_derivatives, weighted_rows
 
 FIXED_POINT_BITS = 32
 SCHEDULES = ("constant", "invscaling", "optimal", "adagrad")
@@ -47,19 +47,25 @@ def sample_mask(X, y, seed, pass_index, fraction):
     return row_uniforms(rows, seed, pass_index) < fraction
 
 
-def sgd_pass_sums(loss, X, y, theta, seed, pass_index, fraction):
+def sgd_pass_sums(loss, X, y, theta, seed, pass_index, fraction, weights=None):
     """One SGD pass over a block: the full loss at ``theta`` and the sample's gradient.
 
     Returns ``n``, ``loss_exact`` (sum of losses over all rows), ``sample_n`` and
     ``sample_grad_exact`` (p,) = sum over the sampled rows of the loss gradient; sums are
-    :func:`exact_sums` integers.
+    :func:`exact_sums` integers. With ``weights`` (n,) the losses and gradients are
+    weighted, and ``weight_exact`` / ``sample_weight_exact`` are the weight sums of all
+    and of the sampled rows (the denominators, exact like the numerators).
     """
     z = row_margins(X, theta)
-    value, d1, _ = _loss_derivatives(loss, z, y, 1)
+    value, d1 = weighted_rows(weights, *_loss_derivatives(loss, z, y, 1)[:2])
     chosen = sample_mask(X, y, seed, pass_index, fraction)
     per_row = np.column_stack([X[chosen] * d1[chosen, None], d1[chosen]])
-    return {"n": X.shape[0], "loss_exact": exact_sums(value[:, None])[0],
+    sums = {"n": X.shape[0], "loss_exact": exact_sums(value[:, None])[0],
             "sample_n": int(chosen.sum()), "sample_grad_exact": exact_sums(per_row)}
+    if weights is not None:
+        sums.update(weight_exact=exact_sums(weights[:, None])[0],
+                    sample_weight_exact=exact_sums(weights[chosen, None])[0])
+    return sums
 
 
 def learning_rate(schedule, step, eta0, power_t, l2):
@@ -87,17 +93,19 @@ def sgd_step(theta, grad, step, options, adagrad_sum=None):
 
 
 def regularized_gradient(loss_grad_sum, count, theta, l2):
-    """Mean loss gradient plus the ridge term (intercept not penalized), shape (p,)."""
+    """Mean loss gradient plus the ridge term (intercept not penalized), shape (p,).
+    ``count``: rows, or their total weight (the sum is taken as the mean when it is 0)."""
     ridge = l2 * theta
     ridge[-1] = 0.0
-    return loss_grad_sum / max(count, 1) + ridge
+    return loss_grad_sum / (count or 1) + ridge
 
 
-def local_sgd(loss, X, y, theta, options, seed, pass_index):
+def local_sgd(loss, X, y, theta, options, seed, pass_index, weights=None):
     """``options["local_epochs"]`` epochs of mini-batch SGD over the rows ``X`` (n, d).
 
     Rows are visited in an order fixed by a hash of (seed, pass, epoch, row values);
-    batches of ``options["batch_size"]`` rows; the objective is mean loss + l2/2 |w|^2.
+    batches of ``options["batch_size"]`` rows; the objective is mean loss + l2/2 |w|^2
+    (the weighted mean with ``weights`` (n,): a batch's gradient is its weighted mean).
     The learning-rate schedule continues across passes: pass k starts at the step count
     the k - 1 earlier passes took on these rows. Returns the final ``theta`` (d + 1,).
     """
@@ -111,7 +119,10 @@ def local_sgd(loss, X, y, theta, options, seed, pass_index):
         for lo in range(0, len(order), batch):
             rows = order[lo:lo + batch]
             _, d1, _ = _loss_derivatives(loss, row_margins(X[rows], theta), y[rows], 1)
-            grad = regularized_gradient(np.append(X[rows].T @ d1, d1.sum()), len(rows),
+            count = len(rows)
+            if weights is not None:
+                d1, count = d1 * weights[rows], float(weights[rows].sum())
+            grad = regularized_gradient(np.append(X[rows].T @ d1, d1.sum()), count,
                                         theta, options["l2"])
             theta, adagrad_sum = sgd_step(theta, grad, step, options, adagrad_sum)
             step += 1

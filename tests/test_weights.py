@@ -215,3 +215,16 @@ def test_weighted_kmeans_inertia_is_sklearns_sample_weight_inertia(tmp_path, ini
         metrics = evaluate(model, [path], runner, weight_col=2)
     assert metrics["inertia"] == pytest.approx(w @ d2, rel=1e-12)
     assert sum(metrics["cluster_sizes"]) == pytest.approx(w.sum(), rel=1e-12)
+
+
+@pytest.mark.parametrize("solver,options", [
+    ("sgd", dict(batch_fraction=1.0, schedule="constant", eta0=0.5)),
+    ("mixing", dict(local_epochs=1, batch_size=10 ** 6, schedule="constant", eta0=0.5))])
+def test_integer_weights_equal_repeated_rows_for_sgd_and_mixing(data, solver, options):
+    """Full-batch steps: each pass is a gradient step on the weighted mean loss, as on the
+    rows repeated by their weights."""
+    weighted = fit("logistic", data["weighted"], weight_col=5, solver=solver, l2=0.1,
+                   max_iter=5, **options)
+    repeated = fit("logistic", data["repeated"], solver=solver, l2=0.1, max_iter=5, **options)
+    np.testing.assert_allclose(_theta(weighted), _theta(repeated), rtol=1e-9, atol=1e-12)
+    assert weighted["objective"] == pytest.approx(repeated["objective"], rel=1e-9)
