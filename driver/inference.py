@@ -4,7 +4,10 @@ Linear models (``--solver normal``) take everything from the final R factor of t
 binary logistic models (``--solver newton``) from the Hessian Newton summed at the final
 point and the class counts of the first pass. With ``l2 > 0`` the covariance is that of the
 penalized problem (the inverse penalized Hessian, "penalized, approximate": statsmodels
-reports no such figures). Figures follow statsmodels' ``OLS`` and ``Logit``.
+reports no such figures). Figures follow statsmodels' ``OLS`` and ``Logit``; with row
+weights, ``WLS(weights=w)`` for linear models (weights as precision weights; its
+log-likelihood, AIC and BIC need ``sum log w`` and are left out) and ``GLM(Binomial,
+freq_weights=w)`` for logistic ones (weights as frequencies: ``n`` is their total).
 
 ``summary`` fields: ``names`` (x1 .. xd, intercept), per coefficient ``coef``, ``std_err``,
 ``statistic`` (t or z), ``p_value``, ``ci_low``, ``ci_high`` (95 %), then ``distribution``
@@ -22,10 +25,15 @@ from driver.least_squares import back_substitute, ones_first, penalized_factor
 LEVEL = 0.95
 
 
-def linear_inference(rfactor, theta, l2, rank):
+def linear_inference(rfactor, theta, l2, rank, total=None):
     """``(figures, cov)`` of least squares from the pass's ``(n, shift, R)`` at ``theta``
     ([w, b]); ``cov`` (d + 1, d + 1) is ``sigma^2 (A^T A + n l2 P)^-1`` mapped to ``[w, b]``,
-    ``sigma^2 = RSS / (n - d - 1)``. Returns ``(reason, None)`` when there is none."""
+    ``sigma^2 = RSS / (n - d - 1)``. Returns ``(reason, None)`` when there is none.
+
+    Weighted rows (``total`` their weight sum, which the ridge term scales with): ``R`` is
+    the factor of the rows scaled by ``sqrt(w)``, and the same formulas are statsmodels'
+    WLS (weighted RSS and TSS about the weighted mean, ``n`` the rows), without the
+    likelihood figures."""
     n, shift, R = rfactor
     R, shift = np.asarray(R, dtype=np.float64), np.asarray(shift, dtype=np.float64)
     d = R.shape[0] - 2
@@ -38,11 +46,16 @@ def linear_inference(rfactor, theta, l2, rank):
     residual = R @ np.concatenate([-w, [-(b - shift[d] + shift[:d] @ w), 1.0]])
     rss = float(residual @ residual)
     tss = float(np.sum(ones_first(R)[1:, d + 1] ** 2))
-    inverse = back_substitute(penalized_factor(R, n, l2)[:k, :k], np.eye(k))
+    inverse = back_substitute(penalized_factor(R, n if total is None else total, l2)[:k, :k],
+                              np.eye(k))
     to_theta = np.eye(k)  # [w, b'] -> [w, b]: b = b' + shift_y - shift_x . w
     to_theta[d, :d] = -shift[:d]
     cov = to_theta @ (rss / (n - k) * inverse @ inverse.T) @ to_theta.T
-    return linear_figures(n, d, rss, tss), cov
+    figures = linear_figures(n, d, rss, tss)
+    if total is not None:
+        for key in ("log_likelihood", "aic", "bic"):
+            del figures[key]
+    return figures, cov
 
 
 def linear_figures(n, d, rss, tss):
@@ -116,6 +129,10 @@ def model_summary(config, run, solver, model, scale):
     if scale:
         cov = in_original_units(cov, scale)
     notes = []
+    if config.weighted():
+        notes.append("weighted rows: %s" % ("statsmodels WLS (precision weights), no likelihood"
+                                            if config.algo == "linear" else
+                                            "frequency weights (statsmodels GLM freq_weights)"))
     if config.l2 > 0:
         notes.append("penalized, approximate: covariance from the penalized Hessian "
                      "(l2 = %g)" % config.l2)
@@ -134,8 +151,10 @@ def _inference(config, run, solver):
     its final point. (A stop on "gradient is zero" just after such a step would too; the
     gradient is then zero to 1e-14, a fit that has converged in any case.)
     """
+    total = run["history"][-1].get("weight_sum") if run["history"] else None
     if config.solver == "normal":
-        figures, cov = linear_inference(solver.rfactor, solver.theta, config.l2, solver.rank)
+        figures, cov = linear_inference(solver.rfactor, solver.theta, config.l2, solver.rank,
+                                        total)
         return figures if cov is None else (figures, cov, figures["df_resid"])
     if config.algo == "linear":
         return "the %s solver keeps no R factor; train with --solver normal" % config.solver
@@ -150,14 +169,17 @@ def _inference(config, run, solver):
     positives = run["history"][0].get("positives")
     if positives is None:
         return "the first pass was not at theta = 0, so the class counts are unknown"
-    figures, cov = logistic_inference(run["n_rows"], solver.x, solver.f, solver.H, config.l2,
-                                      positives)
+    figures, cov = logistic_inference(run["n_rows"] if total is None else total, solver.x,
+                                      solver.f, solver.H, config.l2, positives)
     return figures if cov is None else (figures, cov, None)
 
 
 def null_model_counts(loss, thetas, record):
     """History fields of a pass that tell the intercept-only model: at ``theta = 0`` the
-    logistic gradient sum of the intercept is ``n / 2 - positives``. {} for other passes."""
+    logistic gradient sum of the intercept is ``n / 2 - positives`` (with weights: their
+    total and the positives' weight). {} for other passes."""
     if loss != "logistic" or thetas is None or np.any(np.asarray(thetas)):
         return {}
+    if "weight_sum" in record:
+        return {"positives": record["weight_sum"] / 2.0 - record["grad"][0][-1]}
     return {"positives": int(round(record["n"] / 2.0 - record["grad"][0][-1]))}

@@ -254,8 +254,10 @@ def train(config, runner, checkpoint_dir=None, resume=False, report=None):
         if first and multiclass:
             solver, record = start_multiclass(config, spec.n_features, run["classes"], record)
         info = solver.update(record)
-        if not multiclass and not config.weighted():
+        if not multiclass:
             info.update(null_model_counts(config.loss, params.get("thetas"), record))
+        if "weight_sum" in record:
+            info["weight_sum"] = record["weight_sum"]
         run["history"].append(dict({"pass": len(run["history"]) + 1},
                                    seconds=round(time.time() - started, 3), **info))
         run["solver"] = solver.state()
@@ -426,8 +428,6 @@ def _model(config, spec, run, solver, scale, class_weights=None):
         model["class_weights"] = class_weights
     if kind:
         model["summary"] = {"unavailable": "no standard errors for multiclass models yet"}
-    elif config.weighted() and config.algo != "kmeans":
-        model["summary"] = {"unavailable": "no standard errors for weighted rows yet"}
     elif config.algo != "kmeans":
         model["summary"] = model_summary(config, run, solver, model, scale)
     return model

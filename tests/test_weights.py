@@ -63,7 +63,6 @@ def test_weight_column_is_sklearn_sample_weight_for_logistic_newton(data):
         X, y, sample_weight=w)
     np.testing.assert_allclose(_theta(model), np.append(sk.coef_, sk.intercept_), atol=1e-7)
     assert model["params"]["weight_col"] == 5
-    assert model["summary"] == {"unavailable": "no standard errors for weighted rows yet"}
 
 
 def test_weight_column_is_sklearn_sample_weight_for_ridge_normal(data):
@@ -228,3 +227,24 @@ def test_integer_weights_equal_repeated_rows_for_sgd_and_mixing(data, solver, op
     repeated = fit("logistic", data["repeated"], solver=solver, l2=0.1, max_iter=5, **options)
     np.testing.assert_allclose(_theta(weighted), _theta(repeated), rtol=1e-9, atol=1e-12)
     assert weighted["objective"] == pytest.approx(repeated["objective"], rel=1e-9)
+
+
+def test_weighted_summaries_are_statsmodels_wls_and_glm_freq_weights(data):
+    import statsmodels.api as sm
+    X, w = data["X"], data["w"]
+    A = sm.add_constant(X, prepend=False)
+    linear = fit("linear", data["real"], label_col=-1, weight_col=0)["summary"]
+    wls = sm.WLS(data["y_real"], A, weights=w).fit()
+    for ours, theirs in (("coef", "params"), ("std_err", "bse"), ("p_value", "pvalues")):
+        np.testing.assert_allclose(linear[ours], getattr(wls, theirs), rtol=1e-8)
+    for ours, theirs in (("r_squared", "rsquared"), ("f_statistic", "fvalue"), ("rss", "ssr"),
+                         ("df_resid", "df_resid")):
+        assert linear[ours] == pytest.approx(getattr(wls, theirs), rel=1e-9)
+    assert "log_likelihood" not in linear and "WLS" in linear["note"]
+    logistic = fit("logistic", data["weighted"], weight_col=5, tol=1e-10)["summary"]
+    glm = sm.GLM(data["y"], A, family=sm.families.Binomial(), freq_weights=w).fit(tol=1e-12)
+    for ours, theirs in (("coef", "params"), ("std_err", "bse"), ("p_value", "pvalues")):
+        np.testing.assert_allclose(logistic[ours], getattr(glm, theirs), rtol=1e-6)
+    for ours, theirs in (("log_likelihood", "llf"), ("null_log_likelihood", "llnull"),
+                         ("aic", "aic"), ("df_resid", "df_resid")):
+        assert logistic[ours] == pytest.approx(getattr(glm, theirs), rel=1e-8)
