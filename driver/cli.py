@@ -191,6 +191,7 @@ def build_parser():
     p = sub.add_parser("predict", help="write predictions, one line per input row")
     p.add_argument("--model", required=True)
     p.add_argument("--output", required=True, help="directory to create for part files")
+    _add_weight_col_arg(p)
     _add_input_args(p)
 
     p = sub.add_parser("evaluate", help="metrics of a model on labelled data (one pass)")
@@ -266,7 +267,7 @@ def cmd_predict(args):
     model = load_model(args.model)
     with _runner(args) as runner:
         bad = predict(model, args.input, args.output, runner, _label_col(args), args.header,
-                      args.skip_bad_rows, args.max_bad_fraction)
+                      args.skip_bad_rows, args.max_bad_fraction, args.weight_col)
     print("predictions written to %s%s" % (args.output, _skipped(bad)))
 
 

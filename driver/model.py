@@ -10,7 +10,9 @@ null) for linear models; for multiclass models (logistic and svm) ``multiclass``
 ``objective``, ``n_passes`` (= ``n_iter``), ``converged``, ``stop_reason`` and
 ``history`` (one entry per pass), and for supervised models ``summary`` (standard errors,
 tests and intervals per coefficient, model-level figures, or ``{"unavailable": reason}``;
-see :mod:`driver.inference`). No pickle anywhere.
+see :mod:`driver.inference`). Weighted runs add ``weight_sum`` (the rows' total weight, the
+objective's denominator; ``params`` hold ``weight_col`` / ``class_weight``) and, with class
+weights, ``class_weights`` (label key -> resolved weight). No pickle anywhere.
 """
 import json
 
@@ -171,6 +173,7 @@ def inputs_for_model(model, inputs, label_col="default", header="auto", weight_c
 def to_sklearn(model):
     """The fitted scikit-learn estimator equivalent to ``model`` (needs scikit-learn).
 
+    ``n`` is the rows' total weight (``weight_sum``) for a weighted model.
     linear -> ``LinearRegression`` (l2 = 0) or ``Ridge(alpha = n * l2)``; logistic ->
     ``LogisticRegression(C = 1 / (n * l2))``; svm -> ``LinearSVC`` with the same loss;
     kmeans -> ``KMeans`` with the centers. Their ``predict`` gives the same answers as
@@ -183,7 +186,7 @@ def to_sklearn(model):
     from sklearn.linear_model import LinearRegression, LogisticRegression, Ridge
     from sklearn.svm import LinearSVC
 
-    algo, l2, n = model["algo"], model["params"]["l2"], model["n_rows"]
+    algo, l2, n = model["algo"], model["params"]["l2"], model.get("weight_sum", model["n_rows"])
     if algo == "kmeans":
         return _to_sklearn_kmeans(model)
     if "multiclass" in model:

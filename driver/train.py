@@ -426,6 +426,8 @@ def _model(config, spec, run, solver, scale, class_weights=None):
         model.update(in_original_units(model, scale))
     if class_weights:
         model["class_weights"] = class_weights
+    if config.weighted():
+        model["weight_sum"] = run["history"][-1]["weight_sum"]
     if kind:
         model["summary"] = {"unavailable": "no standard errors for multiclass models yet"}
     elif config.algo != "kmeans":

@@ -9,6 +9,8 @@ from sklearn.metrics import (accuracy_score, log_loss, mean_absolute_error, mean
 
 from conftest import fit
 from driver.evaluate import evaluate
+from driver.model import to_sklearn
+from driver.predict import predict
 from driver.passes import Runner
 from jobs.kernels import encode_labels, loss_sums, regression_sums
 from jobs.records import merge_records
@@ -62,7 +64,8 @@ def test_weight_column_is_sklearn_sample_weight_for_logistic_newton(data):
     sk = LogisticRegression(C=1.0 / (L2 * w.sum()), tol=1e-12, max_iter=10000).fit(
         X, y, sample_weight=w)
     np.testing.assert_allclose(_theta(model), np.append(sk.coef_, sk.intercept_), atol=1e-7)
-    assert model["params"]["weight_col"] == 5
+    assert model["params"]["weight_col"] == 5 and model["weight_sum"] == w.sum()
+    assert to_sklearn(model).C == pytest.approx(sk.C, rel=1e-15)
 
 
 def test_weight_column_is_sklearn_sample_weight_for_ridge_normal(data):
@@ -248,3 +251,14 @@ def test_weighted_summaries_are_statsmodels_wls_and_glm_freq_weights(data):
     for ours, theirs in (("log_likelihood", "llf"), ("null_log_likelihood", "llnull"),
                          ("aic", "aic"), ("df_resid", "df_resid")):
         assert logistic[ours] == pytest.approx(getattr(glm, theirs), rel=1e-8)
+
+
+def test_predict_skips_the_weight_column(data, tmp_path):
+    model = fit("logistic", data["weighted"], weight_col=5, l2=L2)
+    with Runner("inline") as runner:
+        predict(model, [data["weighted"]], str(tmp_path / "out"), runner, weight_col=5)
+    lines = "".join(p.read_text() for p in sorted((tmp_path / "out").glob("part-*")))
+    theta = _theta(model)
+    z = data["X"] @ theta[:-1] + theta[-1]
+    assert [line.split(",")[0] for line in lines.splitlines()] == [
+        "%d" % v for v in (z > 0)]
