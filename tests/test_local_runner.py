@@ -160,3 +160,19 @@ def test_multiclass_on_local_runner_is_independent_of_the_number_of_mappers(algo
     assert one["n_passes"] == four["n_passes"] and one["converged"]
     np.testing.assert_allclose(four["coef"], one["coef"], rtol=1e-9, atol=1e-12)
     np.testing.assert_allclose(four["intercept"], one["intercept"], rtol=1e-9, atol=1e-12)
+
+
+@pytest.mark.parametrize("options", [
+    dict(algo="logistic", class_weight="balanced", l2=L2),
+    dict(algo="logistic", solver="sgd", max_iter=3, l2=L2)])
+def test_weighted_rows_on_local_runner_are_independent_of_the_number_of_mappers(
+        cancer, tmp_path, options):
+    """Row weights and class weights: 1 and 4 local mappers agree (sgd: exactly)."""
+    _, X, y = cancer
+    w = np.random.default_rng(2).integers(0, 4, len(y)) * 0.5
+    path = write_csv(tmp_path / "weighted.csv", y, np.column_stack([X, w]))
+    one, four = (fit(options["algo"], path, runner="local", mappers=m, weight_col=-1,
+                     **{k: v for k, v in options.items() if k != "algo"}) for m in (1, 4))
+    assert one["n_passes"] == four["n_passes"] and one["weight_sum"] == w.sum()
+    tolerance = 0 if options.get("solver") == "sgd" else 1e-9
+    np.testing.assert_allclose(theta_of(four), theta_of(one), rtol=tolerance, atol=tolerance)
