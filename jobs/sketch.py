@@ -44,10 +44,13 @@ def score_sketch(z, positive, max_bins=MAX_BINS, weights=None):
     """Sketch (JSON form) of scores ``z`` (n,) with boolean classes ``positive`` (n,); with
     ``weights`` (n,) the per-bin counts are sums of the rows' weights."""
     bins, inverse = np.unique(float_keys(z), return_inverse=True)
-    w = np.ones(len(z)) if weights is None else weights
-    pos = np.bincount(inverse, weights=w * positive, minlength=len(bins))
-    neg = np.bincount(inverse, weights=w * ~positive, minlength=len(bins))
-    return _encode(*_fit(0, bins, _counts(pos), _counts(neg), max_bins))
+    if weights is None:
+        pos = np.bincount(inverse, weights=positive, minlength=len(bins)).astype(np.int64)
+        neg = np.bincount(inverse, minlength=len(bins)) - pos
+    else:
+        pos = _counts(np.bincount(inverse, weights=weights * positive, minlength=len(bins)))
+        neg = _counts(np.bincount(inverse, weights=weights * ~positive, minlength=len(bins)))
+    return _encode(*_fit(0, bins, pos, neg, max_bins))
 
 
 def _counts(values):
