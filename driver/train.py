@@ -19,7 +19,8 @@ from driver.inference import model_summary, null_model_counts
 from driver.model import FORMAT, FORMAT_VERSION, in_original_units
 from driver.kmeans import INITS, KMeansSolver, init_passes
 from driver.multiclass import (KINDS, OneVsRest, check_classes, multiclass_kind,
-                               new_multiclass_solver, solver_method, start_multiclass)
+                               new_multiclass_solver, solver_method, start_multiclass,
+                               class_counts)
 from driver.passes import run_pass
 from driver.sgd import MixingSolver, SGDSolver
 from driver.solvers import SOLVERS, restore_solver
@@ -213,9 +214,11 @@ def train(config, runner, checkpoint_dir=None, resume=False, report=None):
         record = run_pass(solver.job, params, spec.files, runner)
         _check_record(config, run, record)
         multiclass = multiclass_kind(config, run["classes"])
+        counts = {}
         if first and multiclass:
+            counts = {"class_counts": class_counts(run["classes"], record)}
             solver, record = start_multiclass(config, spec.n_features, run["classes"], record)
-        info = solver.update(record)
+        info = dict(solver.update(record), **counts)
         if not multiclass:
             info.update(null_model_counts(config.loss, params.get("thetas"), record))
         run["history"].append(dict({"pass": len(run["history"]) + 1},
@@ -343,8 +346,9 @@ def _model(config, spec, run, solver, scale):
     model.update(solver.model_fields())
     if scale:
         model.update(in_original_units(model, scale))
-    if kind:
-        model["summary"] = {"unavailable": "no standard errors for multiclass models yet"}
+    if kind == "ovr":
+        model["summary"] = {"unavailable": "one-vs-rest fits K separate binary models, not "
+                                           "one likelihood; train --multiclass multinomial"}
     elif config.algo != "kmeans":
         model["summary"] = model_summary(config, run, solver, model, scale)
     return model
