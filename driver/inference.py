@@ -1,13 +1,14 @@
 """Statistical inference from the passes already made: the model file's ``summary``.
 
 Linear models (``--solver normal``) take everything from the final R factor of the QR pass;
-binary logistic models (``--solver newton``) from the Hessian Newton summed at the final
-point and the class counts of the first pass. With ``l2 > 0`` the covariance is that of the
+binary and multinomial logistic models (``--solver newton``) from the Hessian Newton summed
+at the final point and the class counts of the first pass. With ``l2 > 0`` the covariance is that of the
 penalized problem (the inverse penalized Hessian, "penalized, approximate": statsmodels
-reports no such figures). Figures follow statsmodels' ``OLS`` and ``Logit``; with row
-weights, ``WLS(weights=w)`` for linear models (weights as precision weights; its
+reports no such figures). Figures follow statsmodels' ``OLS``, ``Logit`` and ``MNLogit``
+(multinomial: the contrasts of each class against the first, named ``x1[class]``); with
+row weights, ``WLS(weights=w)`` for linear models (weights as precision weights; its
 log-likelihood, AIC and BIC need ``sum log w`` and are left out) and ``GLM(Binomial,
-freq_weights=w)`` for logistic ones (weights as frequencies: ``n`` is their total).
+freq_weights=w)`` for binary logistic ones (weights as frequencies: ``n`` is their total).
 
 ``summary`` fields: ``names`` (x1 .. xd, intercept), per coefficient ``coef``, ``std_err``,
 ``statistic`` (t or z), ``p_value``, ``ci_low``, ``ci_high`` (95 %), then ``distribution``
@@ -89,20 +90,45 @@ def logistic_inference(n, theta, objective, H, l2, positives):
             "bic": -2 * llf + math.log(n) * (d + 1)}, cov
 
 
-def in_original_units(cov, scale):
-    """``cov`` of ``[w', b']`` fitted on standardized features turned into that of the
-    model in original units (``w = w' / std``, ``b = b' - w . mean``)."""
+def multinomial_inference(n, x, objective, H, l2, counts):
+    """``(figures, cov)`` of multinomial logistic regression as statsmodels' ``MNLogit``
+    reports it: for the contrasts ``theta_k - theta_0`` (k = 1 .. K-1, each ``[w, b]``)
+    against the first class. ``x`` (K (d + 1),) holds the K rows ``[w_k, b_k]``, ``H`` the
+    regularized Hessian divided by ``n`` at ``x``, ``counts`` the rows per class. The
+    log-likelihood depends on the contrasts only, so the Hessian of the contrast
+    parameterization is ``n H``'s block of classes 1 .. K-1, and ``cov`` its inverse."""
+    K = len(counts)
+    p = len(x) // K
+    W = np.asarray(x).reshape(K, p)
+    llf = -n * (objective - 0.5 * l2 * float(np.sum(W[:, :-1] ** 2)))
+    llnull = sum(c * math.log(c / n) for c in counts if c > 0)
+    try:
+        cov = np.linalg.inv(n * np.asarray(H)[p:, p:])
+    except np.linalg.LinAlgError:
+        return "the Hessian at the final point is singular (separable or collinear data)", None
+    params = (K - 1) * p
+    return {"n": n, "df_model": (K - 1) * (p - 1), "df_resid": n - params,
+            "log_likelihood": llf, "null_log_likelihood": llnull, "deviance": -2 * llf,
+            "null_deviance": -2 * llnull, "pseudo_r_squared": 1.0 - llf / llnull,
+            "aic": -2 * llf + 2 * params, "bic": -2 * llf + math.log(n) * params}, cov
+
+
+def in_original_units(cov, scale, blocks=1):
+    """``cov`` of ``blocks`` stacked ``[w', b']`` fitted on standardized features turned into
+    that of the model in original units (``w = w' / std``, ``b = b' - w . mean``)."""
     mean, std = np.asarray(scale["mean"]), np.asarray(scale["std"])
     d = len(std)
     M = np.eye(d + 1)
     M[:d, :d] = np.diag(1.0 / std)
     M[d, :d] = -mean / std
+    M = np.kron(np.eye(blocks), M)
     return M @ cov @ M.T
 
 
-def summary(theta, cov, figures, df_resid=None, penalized=False, note=None):
-    """The ``summary`` object: the coefficient table at ``theta`` ([w, b], original units)
-    with covariance ``cov``; t statistics with ``df_resid`` degrees of freedom, else z."""
+def summary(theta, cov, figures, df_resid=None, penalized=False, note=None, names=None):
+    """The ``summary`` object: the coefficient table at ``theta`` ([w, b], original units;
+    or several such blocks, named by ``names``) with covariance ``cov``; t statistics with
+    ``df_resid`` degrees of freedom, else z."""
     d = len(theta) - 1
     se = np.sqrt(np.maximum(np.diag(cov), 0.0))
     stat = np.asarray(theta) / se
@@ -110,7 +136,7 @@ def summary(theta, cov, figures, df_resid=None, penalized=False, note=None):
         return normal_sf(value) if df_resid is None else t_sf(value, df_resid)
 
     quantile = upper_quantile(tail, (1 - LEVEL) / 2)
-    table = {"names": ["x%d" % (j + 1) for j in range(d)] + ["intercept"],
+    table = {"names": names or ["x%d" % (j + 1) for j in range(d)] + ["intercept"],
              "coef": list(map(float, theta)), "std_err": se.tolist(), "statistic": stat.tolist(),
              "p_value": [2 * tail(abs(s)) for s in stat],
              "ci_low": (theta - quantile * se).tolist(), "ci_high": (theta + quantile * se).tolist(),
@@ -126,8 +152,14 @@ def model_summary(config, run, solver, model, scale):
     if isinstance(found, str):
         return {"unavailable": found}
     figures, cov, df_resid = found
+    theta, names = np.append(model["coef"], model["intercept"]), None
+    if model.get("multiclass"):  # contrasts against the first class, as MNLogit
+        rows = np.column_stack([model["coef"], model["intercept"]])
+        theta = (rows[1:] - rows[0]).ravel()
+        names = ["%s[%s]" % (name, c) for c in model["classes"][1:] for name in
+                 ["x%d" % (j + 1) for j in range(rows.shape[1] - 1)] + ["intercept"]]
     if scale:
-        cov = in_original_units(cov, scale)
+        cov = in_original_units(cov, scale, len(theta) // (len(scale["std"]) + 1))
     notes = []
     if config.weighted():
         notes.append("weighted rows: %s" % ("statsmodels WLS (precision weights), no likelihood"
@@ -138,8 +170,8 @@ def model_summary(config, run, solver, model, scale):
                      "(l2 = %g)" % config.l2)
     if not model["converged"]:
         notes.append("not converged: %s" % model["stop_reason"])
-    theta = np.append(model["coef"], model["intercept"])
-    return summary(theta, cov, figures, df_resid, config.l2 > 0, "; ".join(notes) or None)
+    return summary(theta, cov, figures, df_resid, config.l2 > 0, "; ".join(notes) or None,
+                   names)
 
 
 def _inference(config, run, solver):
@@ -160,12 +192,19 @@ def _inference(config, run, solver):
         return "the %s solver keeps no R factor; train with --solver normal" % config.solver
     if config.algo != "logistic":
         return "%s minimizes a loss that is not a likelihood" % config.algo
-    if config.solver != "newton":
-        return "the %s solver sums no Hessian; train with --solver newton" % config.solver
+    if solver.name != "newton":
+        return "the %s solver sums no Hessian; train with --solver newton" % solver.name
     if not solver.done and list(solver.steps) == [0.0]:
         return ("the run stopped (--max-iter) right after a shortened Newton step: the "
                 "Hessian at the final point needs one more pass; train with --max-iter %d"
                 % (len(run["history"]) + 1))
+    if "classes" in solver.options:
+        counts = run["history"][0].get("class_counts")
+        if counts is None:
+            return "the first pass recorded no class counts"
+        figures, cov = multinomial_inference(run["n_rows"], solver.x, solver.f, solver.H,
+                                             config.l2, counts)
+        return figures if cov is None else (figures, cov, None)
     positives = run["history"][0].get("positives")
     if positives is None:
         return "the first pass was not at theta = 0, so the class counts are unknown"

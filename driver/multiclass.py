@@ -66,6 +66,11 @@ def start_multiclass(config, n_features, classes, record):
     return solver, _softmax_at_zero(record["n"], np.array(sums), gram)
 
 
+def class_counts(classes, record):
+    """Rows per class (list of ints, class order) from a first pass's ``label_sums``."""
+    return [int(record["label_sums"][label_key(c)][-1]) for c in classes]
+
+
 def _softmax_at_zero(n, sums, gram):
     """Softmax sums at zero: every probability is 1/K, so the loss is ``n log K``, the
     gradient row k ``S / K - S_k`` (``S_k`` the sums of ``[x, 1]`` over class k) and the

@@ -20,20 +20,23 @@ def format_summary(model, path):
         return "%s: no summary: %s" % (path, summary["unavailable"])
     title = {"linear": "Least squares (QR) regression results",
              "logistic": "Logistic regression (Newton) results"}[model["algo"]]
-    lines = [title, "=" * 78]
+    if model.get("multiclass"):
+        title = "Multinomial logistic regression (Newton) results: each class against %s" % (
+            model["classes"][0],)
+    lines = [title, "=" * 84]
     figures = [(label, summary[key]) for key, label in FIGURES if key in summary]
     for i in range(0, len(figures), 2):
         lines.append("   ".join("%-20s %15s" % (label, _number(value))
                                 for label, value in figures[i:i + 2]))
-    lines.append("-" * 78)
+    lines.append("-" * 84)
     stat = "t" if summary["distribution"] == "t" else "z"
-    lines.append("%-12s %12s %12s %9s %9s %10s %10s" % (
+    lines.append("%-16s %12s %12s %9s %9s %10s %10s" % (
         "", "coef", "std err", stat, "P>|%s|" % stat, "[0.025", "0.975]"))
     for j, name in enumerate(summary["names"]):
-        lines.append("%-12s %12.4g %12.4g %9.3f %9.3f %10.4g %10.4g" % (
+        lines.append("%-16s %12.4g %12.4g %9.3f %9.3f %10.4g %10.4g" % (
             name, summary["coef"][j], summary["std_err"][j], summary["statistic"][j],
             summary["p_value"][j], summary["ci_low"][j], summary["ci_high"][j]))
-    lines.append("=" * 78)
+    lines.append("=" * 84)
     if summary.get("note"):
         lines.append("Note: %s" % summary["note"])
     return "\n".join(lines)

@@ -19,7 +19,8 @@ from driver.inference import model_summary, null_model_counts
 from driver.model import FORMAT, FORMAT_VERSION, in_original_units
 from driver.kmeans import INITS, KMeansSolver, init_passes
 from driver.multiclass import (KINDS, OneVsRest, check_classes, multiclass_kind,
-                               new_multiclass_solver, solver_method, start_multiclass)
+                               new_multiclass_solver, solver_method, start_multiclass,
+                               class_counts)
 from driver.passes import run_pass
 from jobs.multiclass import label_key
 from jobs.objective_pass import MRObjectivePass
@@ -251,9 +252,11 @@ def train(config, runner, checkpoint_dir=None, resume=False, report=None):
         _check_record(config, run, record)
         multiclass = multiclass_kind(config, run["classes"])
         _check_weighted_classes(config, run["classes"], multiclass)
+        counts = {}
         if first and multiclass:
+            counts = {"class_counts": class_counts(run["classes"], record)}
             solver, record = start_multiclass(config, spec.n_features, run["classes"], record)
-        info = solver.update(record)
+        info = dict(solver.update(record), **counts)
         if not multiclass:
             info.update(null_model_counts(config.loss, params.get("thetas"), record))
         if "weight_sum" in record:
@@ -428,8 +431,9 @@ def _model(config, spec, run, solver, scale, class_weights=None):
         model["class_weights"] = class_weights
     if config.weighted():
         model["weight_sum"] = run["history"][-1]["weight_sum"]
-    if kind:
-        model["summary"] = {"unavailable": "no standard errors for multiclass models yet"}
+    if kind == "ovr":
+        model["summary"] = {"unavailable": "one-vs-rest fits K separate binary models, not "
+                                           "one likelihood; train --multiclass multinomial"}
     elif config.algo != "kmeans":
         model["summary"] = model_summary(config, run, solver, model, scale)
     return model

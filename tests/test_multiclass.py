@@ -295,13 +295,19 @@ def test_minus_zero_is_the_class_zero(tmp_path):
     assert model["classes"] == [0, 1, 2] and model["converged"]
 
 
-def test_summary_says_multiclass_models_have_no_standard_errors_yet(tmp_path, capsys):
+def test_summary_of_multiclass_models(tmp_path, capsys):
+    """Multinomial: MNLogit's contrasts (tests/test_inference.py checks the figures);
+    one-vs-rest: none, and the summary says why."""
     X, y = load_iris(return_X_y=True)
-    model = fit("logistic", write_csv(tmp_path / "iris.csv", y, StandardScaler().fit_transform(X)),
-                l2=L2)
-    assert "positives" not in model["history"][0]
+    path = write_csv(tmp_path / "iris.csv", y, StandardScaler().fit_transform(X))
+    multinomial = fit("logistic", path, l2=L2)
+    ovr = fit("svm", path, l2=L2)
+    assert "positives" not in multinomial["history"][0]
+    assert multinomial["history"][0]["class_counts"] == [50, 50, 50]
+    assert multinomial["summary"]["names"][-1] == "intercept[2]"
+    assert multinomial["summary"]["penalized"]
     path = str(tmp_path / "m.json")
-    save_model(path, model)
+    save_model(path, ovr)
     capsys.readouterr()
     assert run_cli("summary", path) == 0
-    assert "no standard errors for multiclass models yet" in capsys.readouterr().out
+    assert "one-vs-rest fits K separate binary models" in capsys.readouterr().out
