@@ -27,9 +27,6 @@ def evaluate(model, inputs, runner, label_col="default", header="auto", skip_bad
              max_bad_fraction=DEFAULT_MAX_BAD_FRACTION, weight_col=None):
     """Metrics (dict) of ``model`` on ``inputs``, from one pass; with ``weight_col`` (a
     column of row weights) weighted as scikit-learn's metrics with ``sample_weight``."""
-    if weight_col is not None and "multiclass" in model:
-        raise MrlearnError("--weight-col applies to binary, linear and k-means models for now; "
-                           "this model is multiclass")
     spec = inputs_for_model(model, inputs, label_col, header, weight_col)
     if spec.label_col is None and model["algo"] != "kmeans":
         raise MrlearnError("%s has no label column (its rows hold just the model's %d "
@@ -74,14 +71,15 @@ def metrics_from_record(model, record):
 
 
 def _multiclass_metrics(model, record):
-    confusion = np.asarray(record["confusion"], dtype=np.int64)
+    confusion = np.asarray(record["confusion"])  # counts, or weight totals
     true, predicted = confusion.sum(axis=1), confusion.sum(axis=0)
     with np.errstate(invalid="ignore", divide="ignore"):
         f1 = np.where(true + predicted > 0, 2.0 * np.diag(confusion) / (true + predicted), 0.0)
     aucs = [auc_from_sketch(s) for s in record["class_sketches"]]
-    metrics = {"accuracy": record["correct"] / record["n"], "macro_f1": float(f1.mean())}
+    n = total_weight(record)
+    metrics = {"accuracy": record["correct"] / n, "macro_f1": float(f1.mean())}
     if "loss" in record:
-        metrics["log_loss"] = record["loss"] / record["n"]
+        metrics["log_loss"] = record["loss"] / n
     metrics.update(roc_auc=float(np.mean(aucs)), roc_auc_per_class=aucs,
                    confusion_matrix=confusion.tolist())
     return metrics

@@ -202,8 +202,8 @@ def _inference(config, run, solver):
         counts = run["history"][0].get("class_counts")
         if counts is None:
             return "the first pass recorded no class counts"
-        figures, cov = multinomial_inference(run["n_rows"], solver.x, solver.f, solver.H,
-                                             config.l2, counts)
+        figures, cov = multinomial_inference(run["n_rows"] if total is None else total,
+                                             solver.x, solver.f, solver.H, config.l2, counts)
         return figures if cov is None else (figures, cov, None)
     positives = run["history"][0].get("positives")
     if positives is None:

@@ -62,13 +62,19 @@ def start_multiclass(config, n_features, classes, record):
         d2 = _loss_derivatives(config.loss, np.zeros((1, 1)), np.ones((1, 1)), 2)[2][0]
         gram = np.asarray(record["hess"], dtype=np.float64) / d2
     if isinstance(solver, OneVsRest):
-        return solver, _ovr_at_zero(config.loss, record["n"], np.array(sums), gram)
-    return solver, _softmax_at_zero(record["n"], np.array(sums), gram)
+        start = _ovr_at_zero(config.loss, record["n"], np.array(sums), gram)
+    else:
+        start = _softmax_at_zero(record["n"], np.array(sums), gram)
+    if "weight_sum" in record:
+        start["weight_sum"] = record["weight_sum"]
+    return solver, start
 
 
 def class_counts(classes, record):
-    """Rows per class (list of ints, class order) from a first pass's ``label_sums``."""
-    return [int(record["label_sums"][label_key(c)][-1]) for c in classes]
+    """Rows per class (class order) from a first pass's ``label_sums``: ints, or the
+    classes' weight totals when rows are weighted."""
+    totals = [record["label_sums"][label_key(c)][-1] for c in classes]
+    return [int(t) for t in totals] if "weight_sum" not in record else totals
 
 
 def _softmax_at_zero(n, sums, gram):
@@ -76,7 +82,8 @@ def _softmax_at_zero(n, sums, gram):
     gradient row k ``S / K - S_k`` (``S_k`` the sums of ``[x, 1]`` over class k) and the
     Hessian ``(I / K - 1 1^T / K^2) kron G``."""
     K = len(sums)
-    out = {"n": n, "loss": [n * np.log(K)], "grad": [(sums.sum(axis=0) / K - sums).ravel()]}
+    total = sums[:, -1].sum()  # the row count, or the weight total of weighted rows
+    out = {"n": n, "loss": [total * np.log(K)], "grad": [(sums.sum(axis=0) / K - sums).ravel()]}
     if gram is not None:
         out["hess"] = np.kron(np.eye(K) / K - 1.0 / K ** 2, gram)
     return out
@@ -88,8 +95,8 @@ def _ovr_at_zero(loss, n, sums, gram):
     ``S_k`` and the Gram."""
     labels = np.array([[1.0, -1.0 if loss != "logistic" else 0.0]])
     value, d1, d2 = _loss_derivatives(loss, np.zeros((1, 2)), labels, 2 if gram is not None else 1)
-    counts, total = sums[:, -1], sums.sum(axis=0)
-    out = {"n": n, "loss": counts * value[0, 0] + (n - counts) * value[0, 1],
+    counts, total = sums[:, -1], sums.sum(axis=0)  # row counts, or weight totals
+    out = {"n": n, "loss": counts * value[0, 0] + (total[-1] - counts) * value[0, 1],
            "grad": sums * d1[0, 0] + (total - sums) * d1[0, 1]}
     if gram is not None:
         out["hess"] = [gram * d2[0]] * len(sums)
@@ -150,6 +157,8 @@ class OneVsRest:
             m = len(solver.candidates())
             part = {"n": record["n"], "loss": record["loss"][start:start + m],
                     "grad": record["grad"][start:start + m]}
+            if "weight_sum" in record:
+                part["weight_sum"] = record["weight_sum"]
             if "hess" in record:
                 part["hess"] = record["hess"][j]
             accepted.append(solver.update(part)["accepted"])

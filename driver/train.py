@@ -124,9 +124,6 @@ class TrainConfig:
         self.multiclass = _check_multiclass(multiclass, algo, solver, loss)
         self.weight_col = weight_col
         self.class_weight = _check_class_weight(class_weight, algo)
-        if (weight_col is not None or class_weight) and multiclass != "auto":
-            raise MrlearnError("--weight-col and --class-weight apply to binary, linear and "
-                               "k-means models for now, not to --multiclass %s" % multiclass)
 
     def weighted(self):
         """Whether rows carry weights (a weight column or class weights)."""
@@ -251,7 +248,7 @@ def train(config, runner, checkpoint_dir=None, resume=False, report=None):
         record = run_pass(solver.job, params, spec.files, runner)
         _check_record(config, run, record)
         multiclass = multiclass_kind(config, run["classes"])
-        _check_weighted_classes(config, run["classes"], multiclass)
+        _check_weighted_classes(config, run["classes"])
         counts = {}
         if first and multiclass:
             counts = {"class_counts": class_counts(run["classes"], record)}
@@ -295,11 +292,8 @@ def _resolve_class_weights(config, spec, scale, runner):
     return {k: total / (len(totals) * t) for k, t in totals.items()}
 
 
-def _check_weighted_classes(config, classes, multiclass):
-    """Refuse class-weight labels that are no class, and weights with a multiclass model."""
-    if multiclass and config.weighted():
-        raise MrlearnError("--weight-col and --class-weight apply to binary models for now; "
-                           "%s has %d classes" % (", ".join(config.inputs), len(classes)))
+def _check_weighted_classes(config, classes):
+    """Refuse class-weight labels that are no class of the input."""
     if isinstance(config.class_weight, dict) and classes:
         known = {label_key(c) for c in classes}
         unknown = [k for k in config.class_weight if label_key(float(k)) not in known]

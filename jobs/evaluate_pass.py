@@ -33,7 +33,7 @@ class MREvaluatePass(BlockJob):
             sums = clustering_sums(X, y, self.centers, w)
         elif self.params.get("multiclass"):
             sums = multiclass_eval_sums(self.params["multiclass"], task, X, y,
-                                        self.params["classes"], self.theta)
+                                        self.params["classes"], self.theta, w)
         elif task == "regression":
             sums = regression_sums(X, y, self.theta, w)
         else:

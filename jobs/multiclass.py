@@ -14,7 +14,7 @@ This module runs on task nodes: no mrjob import, Python 3.9 syntax.
 """
 import numpy as np
 
-from jobs.kernels import _loss_derivatives, _weighted_gram
+from jobs.kernels import _loss_derivatives, _weighted_gram, weighted_rows
 from jobs.sketch import score_sketch
 
 HESSIAN_CHUNK = 1 << 21
@@ -30,17 +30,18 @@ def class_index(y, classes):
     return np.searchsorted(np.asarray(classes, dtype=np.float64), y)
 
 
-def label_sums(X, y):
-    """Per-label sums of ``[x, 1]``: dict ``label_key(label) -> (d + 1,)`` (the last entry is
-    the row count). With the Gram of ``[X 1]`` these give the softmax and one-vs-rest
+def label_sums(X, y, weights=None):
+    """Per-label sums of ``[x, 1]`` (weighted by ``weights`` (n,) when given): dict
+    ``label_key(label) -> (d + 1,)`` (the last entry is the row count, or weight total). With the Gram of ``[X 1]`` these give the softmax and one-vs-rest
     objective, gradient and Hessian at zero (:mod:`driver.multiclass`)."""
     labels, inverse = np.unique(y, return_inverse=True)
     sums = np.zeros((len(labels), X.shape[1] + 1))
     if isinstance(X, np.ndarray):
-        np.add.at(sums, (inverse, slice(None, -1)), X)
+        np.add.at(sums, (inverse, slice(None, -1)), X if weights is None else X * weights[:, None])
     else:
-        np.add.at(sums, (inverse[X.row], X.col), X.val)
-    sums[:, -1] = np.bincount(inverse, minlength=len(labels))
+        val = X.val if weights is None else X.val * weights[X.row]
+        np.add.at(sums, (inverse[X.row], X.col), val)
+    sums[:, -1] = np.bincount(inverse, weights=weights, minlength=len(labels))
     return {label_key(v): s for v, s in zip(labels, sums)}
 
 
@@ -70,7 +71,7 @@ def _softmax(Z):
     return lse, np.exp(Z - lse)
 
 
-def softmax_sums(X, k, thetas, n_classes, order=1, hess_at=0):
+def softmax_sums(X, k, thetas, n_classes, order=1, hess_at=0, weights=None):
     """Softmax loss and gradient sums at ``m`` candidates, and the Hessian sums at one.
 
     Parameters
@@ -79,6 +80,7 @@ def softmax_sums(X, k, thetas, n_classes, order=1, hess_at=0):
     k : int ndarray (n,), class index of each row (:func:`class_index`)
     thetas : ndarray (m, K * (d + 1)), K rows ``[w_k, b_k]`` each
     order : 0, 1 (+ gradient) or 2 (+ Hessian at candidate ``hess_at``)
+    weights : ndarray (n,) of row weights, or None (every row weighs 1)
 
     Returns
     -------
@@ -91,23 +93,27 @@ def softmax_sums(X, k, thetas, n_classes, order=1, hess_at=0):
     m, K, p = len(thetas), n_classes, d + 1
     Z = _margins(X, thetas.reshape(m * K, p)).reshape(n, m, K)
     lse, P = _softmax(Z)
-    sums = {"n": n, "loss": (lse[:, :, 0] - Z[np.arange(n), :, k]).sum(axis=0)}
+    value, = weighted_rows(weights, lse[:, :, 0] - Z[np.arange(n), :, k])
+    sums = {"n": n, "loss": value.sum(axis=0)}
     if order >= 1:
         R = P.copy()
         R[np.arange(n), :, k] -= 1.0
+        if weights is not None:
+            R *= weights[:, None, None]
         grad = np.empty((m, K, p))
         grad[:, :, :d] = (X.T @ R.reshape(n, m * K)).T.reshape(m, K, d)
         grad[:, :, d] = R.sum(axis=0)
         sums["grad"] = grad.reshape(m, K * p)
     if order >= 2:
-        sums["hess"] = _softmax_hessian(X, P[:, hess_at, :])
+        sums["hess"] = _softmax_hessian(X, P[:, hess_at, :], weights)
     return sums
 
 
-def _softmax_hessian(X, P):
-    """``sum_i (diag(p_i) - p_i p_i^T) kron a_i a_i^T`` (K p, K p) for probabilities
-    ``P`` (n, K); the diagonal blocks are summed with the weights ``p (1 - p)`` directly,
-    which keeps their digits when a probability is near 1."""
+def _softmax_hessian(X, P, weights=None):
+    """``sum_i w_i (diag(p_i) - p_i p_i^T) kron a_i a_i^T`` (K p, K p) for probabilities
+    ``P`` (n, K) and row weights ``w`` (1 when None); the diagonal blocks are summed with
+    the weights ``w p (1 - p)`` directly, which keeps their digits when a probability is
+    near 1."""
     if not isinstance(X, np.ndarray):
         raise ValueError("Hessian sums need dense rows; this block is sparse")
     n, K = P.shape
@@ -116,10 +122,14 @@ def _softmax_hessian(X, P):
     step = max(1, HESSIAN_CHUNK // (K * p))
     for start in range(0, n, step):
         A = np.hstack([X[start:start + step], np.ones((min(step, n - start), 1))])
+        if weights is not None:
+            A *= np.sqrt(weights[start:start + step])[:, None]
         B = (P[start:start + step, :, None] * A[:, None, :]).reshape(len(A), K * p)
         H -= B.T @ B
     for j in range(K):
-        H[j * p:(j + 1) * p, j * p:(j + 1) * p] = _weighted_gram(X, P[:, j] * (1.0 - P[:, j]))
+        s = P[:, j] * (1.0 - P[:, j])
+        H[j * p:(j + 1) * p, j * p:(j + 1) * p] = _weighted_gram(
+            X, s if weights is None else s * weights)
     return H
 
 
@@ -130,9 +140,9 @@ def ovr_labels(loss, y, classes, problem):
     return positive.astype(np.float64) if loss == "logistic" else np.where(positive, 1.0, -1.0)
 
 
-def ovr_sums(loss, X, y, classes, thetas, problem, order=1, hess_at=()):
+def ovr_sums(loss, X, y, classes, thetas, problem, order=1, hess_at=(), weights=None):
     """Sums of the binary problems "class ``problem[j]`` against the rest" at their
-    stacked candidates ``thetas`` (M, d + 1).
+    stacked candidates ``thetas`` (M, d + 1), rows weighted by ``weights`` (n,) if given.
 
     ``hess_at``: the candidates (indices into ``thetas``) whose Hessian ``order == 2``
     sums, one per problem that needs one. Returns dict with ``n``, ``loss`` (M,), ``grad``
@@ -142,6 +152,7 @@ def ovr_sums(loss, X, y, classes, thetas, problem, order=1, hess_at=()):
     hess_at = list(hess_at)
     value, d1, d2 = _loss_derivatives(loss, _margins(X, thetas),
                                       ovr_labels(loss, y, classes, problem), order, hess_at)
+    value, d1, d2 = weighted_rows(weights, value, d1, d2)
     sums = {"n": X.shape[0], "loss": value.sum(axis=0)}
     if order >= 1:
         sums["grad"] = np.hstack([(X.T @ d1).T, d1.sum(axis=0)[:, None]])
@@ -166,26 +177,31 @@ def class_scores(kind, loss, X, thetas):
     return Z, Z
 
 
-def multiclass_eval_sums(kind, loss, X, y, classes, thetas):
+def multiclass_eval_sums(kind, loss, X, y, classes, thetas, weights=None):
     """Evaluation sums of a K-class model on labelled rows ``y`` (raw labels, among
-    ``classes``).
+    ``classes``), weighted by ``weights`` (n,) when given.
 
     Returns dict: ``n``, ``correct``, ``confusion`` (K, K) counts (row: true class,
-    column: predicted), ``class_sketches`` (K score sketches of :func:`class_scores`'
-    scores, class k positive, for one-vs-rest ROC AUC) and for the logistic loss
-    ``loss``, the sum of ``-log p(true class)``.
+    column: predicted; weight totals with weights), ``class_sketches`` (K score sketches
+    of :func:`class_scores`' scores, class k positive, for one-vs-rest ROC AUC) and for
+    the logistic loss ``loss``, the sum of ``-log p(true class)``.
     """
     K = len(classes)
     k = class_index(y, classes)
     Z, S = class_scores(kind, loss, X, thetas)
     predicted = Z.argmax(axis=1)
-    sums = {"n": len(y), "correct": int(np.count_nonzero(predicted == k)),
-            "confusion": np.bincount(k * K + predicted, minlength=K * K).reshape(K, K),
-            "class_sketches": [score_sketch(S[:, j], k == j) for j in range(K)]}
+    right = (predicted == k).astype(np.float64)
+    cells = np.bincount(k * K + predicted, weights=weights, minlength=K * K).reshape(K, K)
+    sums = {"n": len(y),
+            "correct": int(right.sum()) if weights is None else float(right @ weights),
+            "confusion": cells if weights is not None else cells.astype(np.int64),
+            "class_sketches": [score_sketch(S[:, j], k == j, weights=weights)
+                               for j in range(K)]}
     if loss == "logistic":
         rows = np.arange(len(y))
         if kind == "multinomial":
-            sums["loss"] = float((_softmax(Z)[0][:, 0] - Z[rows, k]).sum())
+            per_row = _softmax(Z)[0][:, 0] - Z[rows, k]
         else:
-            sums["loss"] = float(-np.log(S[rows, k]).sum())
+            per_row = -np.log(S[rows, k])
+        sums["loss"] = float(weighted_rows(weights, per_row)[0].sum())
     return sums

@@ -43,7 +43,7 @@ class MRObjectivePass(BlockJob):
         self.add_to_record(self._sums(X, y, w))
         self.add_to_record({"labels": distinct_labels(y)})
         if self.params.get("label_sums"):
-            self.add_to_record({"label_sums": label_sums(X, y)})
+            self.add_to_record({"label_sums": label_sums(X, y, w)})
         if self.params.get("class_totals"):
             self.add_to_record({"class_totals": class_totals(y, w)})
 
@@ -53,11 +53,11 @@ class MRObjectivePass(BlockJob):
         if kind == "multinomial":
             classes = self.params["classes"]
             return softmax_sums(X, class_index(y, classes), self.thetas, len(classes), order,
-                                self.params.get("hess_at", 0))
+                                self.params.get("hess_at", 0), weights=w)
         if kind == "ovr":
             return ovr_sums(loss, X, y, self.params["classes"], self.thetas,
                             np.asarray(self.params["problems"], dtype=int), order,
-                            self.params.get("hess_at", ()))
+                            self.params.get("hess_at", ()), weights=w)
         return loss_sums(loss, X, encode_labels(y, loss), self.thetas, order,
                          self.params.get("hess_at", 0), weights=w)
 

@@ -147,8 +147,6 @@ CASES = [
     ("weight range", TRAIN + ["--weight-col", "9"], "--weight-col 9 is outside the 4 columns"),
     ("weight libsvm", TRAIN[:4] + ["{d}/wide.svm", "--n-features", "600", "--solver", "lbfgs"]
      + TRAIN[5:] + ["--weight-col", "1"], "--weight-col applies to CSV and packed input, not libsvm"),
-    ("weight multiclass", TRAIN + ["--weight-col", "3", "--multiclass", "ovr"],
-     "--weight-col and --class-weight apply to binary, linear and k-means models for now"),
     ("class weight json", TRAIN + ["--class-weight", "{{0: 1}}"],
      "--class-weight must be balanced or a JSON object of label: weight"),
     ("class weight negative", TRAIN + ["--class-weight", '{{"0": -1}}'],

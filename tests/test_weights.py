@@ -1,15 +1,20 @@
 """Row weights (``--weight-col``) and class weights (``--class-weight``): scikit-learn's
-``sample_weight`` and ``class_weight`` in every binary/linear solver and in ``evaluate``."""
+``sample_weight`` and ``class_weight`` in every solver (binary, linear, multiclass, k-means)
+and in ``evaluate``."""
+import json
+
 import numpy as np
 import pytest
 from scipy.optimize import minimize
 from sklearn.linear_model import LogisticRegression, Ridge
-from sklearn.metrics import (accuracy_score, log_loss, mean_absolute_error, mean_squared_error,
-                             r2_score, roc_auc_score)
+from sklearn.datasets import load_wine
+from sklearn.metrics import (accuracy_score, confusion_matrix, log_loss, mean_absolute_error,
+                             mean_squared_error, r2_score, roc_auc_score)
+from sklearn.preprocessing import StandardScaler
 
-from conftest import fit
+from conftest import fit, run_cli, write_csv
 from driver.evaluate import evaluate
-from driver.model import to_sklearn
+from driver.model import save_model, to_sklearn
 from driver.predict import predict
 from driver.passes import Runner
 from jobs.kernels import encode_labels, loss_sums, regression_sums
@@ -262,3 +267,70 @@ def test_predict_skips_the_weight_column(data, tmp_path):
     z = data["X"] @ theta[:-1] + theta[-1]
     assert [line.split(",")[0] for line in lines.splitlines()] == [
         "%d" % v for v in (z > 0)]
+
+
+@pytest.fixture(scope="module")
+def weighted_wine(tmp_path_factory):
+    """Standardized wine (3 classes) with integer weights 1-3 in the last column, and the
+    same rows repeated by their weights."""
+    X, y = load_wine(return_X_y=True)
+    X = StandardScaler().fit_transform(X)
+    w = np.random.default_rng(0).integers(1, 4, len(y)).astype(float)
+    d = tmp_path_factory.mktemp("wine")
+    weighted = write_csv(d / "weighted.csv", y, np.column_stack([X, w]))
+    repeated = write_csv(d / "repeated.csv", np.repeat(y, w.astype(int)),
+                         np.repeat(X, w.astype(int), axis=0))
+    return weighted, repeated, X, y, w
+
+
+@pytest.mark.parametrize("class_weight", [None, "balanced"])
+def test_multinomial_weights_equal_sklearn_sample_weight(class_weight, weighted_wine):
+    weighted, _, X, y, w = weighted_wine
+    l2 = 1e-2
+    options = {"class_weight": class_weight} if class_weight else {}
+    model = fit("logistic", weighted, l2=l2, tol=1e-12, weight_col=X.shape[1] + 1, **options)
+    ref = LogisticRegression(C=1 / (l2 * w.sum()), class_weight=class_weight, tol=1e-12,
+                             max_iter=10000).fit(X, y, sample_weight=w)
+    assert model["multiclass"] == "multinomial"
+    np.testing.assert_allclose(model["coef"], ref.coef_, atol=2e-6)
+    np.testing.assert_allclose(model["intercept"], ref.intercept_, atol=2e-6)
+
+
+def test_one_vs_rest_weights_equal_repeated_rows(weighted_wine):
+    weighted, repeated, X, _, _ = weighted_wine
+    by_weight = fit("svm", weighted, l2=1e-2, tol=1e-10, weight_col=X.shape[1] + 1)
+    by_rows = fit("svm", repeated, l2=1e-2, tol=1e-10)
+    assert by_weight["multiclass"] == "ovr"
+    np.testing.assert_allclose(by_weight["coef"], by_rows["coef"], atol=1e-9)
+    assert by_weight["objective"] == pytest.approx(by_rows["objective"], rel=1e-12)
+
+
+def test_multiclass_evaluate_with_weights_equals_sklearn(weighted_wine, tmp_path, capsys):
+    weighted, _, X, y, w = weighted_wine
+    model = fit("logistic", weighted, l2=1e-2, weight_col=X.shape[1] + 1)
+    path = str(tmp_path / "m.json")
+    save_model(path, model)
+    capsys.readouterr()
+    assert run_cli("evaluate", "--model", path, "--input", weighted, "--weight-col",
+                   X.shape[1] + 1, "--json") == 0
+    metrics = json.loads(capsys.readouterr().out)
+    P = to_sklearn(model).predict_proba(X)
+    assert metrics["accuracy"] == pytest.approx(
+        accuracy_score(y, P.argmax(axis=1), sample_weight=w), rel=1e-12)
+    assert metrics["log_loss"] == pytest.approx(log_loss(y, P, sample_weight=w), rel=1e-9)
+    assert metrics["roc_auc"] == pytest.approx(
+        roc_auc_score(y, P, multi_class="ovr", sample_weight=w), abs=1e-3)
+    np.testing.assert_allclose(metrics["confusion_matrix"], confusion_matrix(
+        y, P.argmax(axis=1), sample_weight=w))
+
+
+def test_multinomial_summary_with_integer_weights_is_that_of_the_repeated_rows(weighted_wine):
+    """Frequency weights: the summary of rows weighted 1-3 is that of the rows repeated."""
+    weighted, repeated, X, _, _ = weighted_wine
+    by_weight = fit("logistic", weighted, tol=1e-12, l2=1e-2, weight_col=X.shape[1] + 1)
+    by_rows = fit("logistic", repeated, tol=1e-12, l2=1e-2)
+    for key in ("coef", "std_err", "p_value"):
+        np.testing.assert_allclose(by_weight["summary"][key], by_rows["summary"][key],
+                                   rtol=1e-6, atol=1e-12)
+    for key in ("log_likelihood", "null_log_likelihood", "aic", "bic", "df_resid"):
+        assert by_weight["summary"][key] == pytest.approx(by_rows["summary"][key], rel=1e-9)
