@@ -22,7 +22,7 @@ from driver.passes import RUNNERS, Runner
 from driver.predict import predict
 from driver.prepare import prepare
 from driver.summary import format_summary
-from driver.kmeans import INITS
+from driver.kmeans import DEFAULT_N_INIT, INITS
 from driver.locations import check_outputs
 from driver.multiclass import KINDS
 from driver.train import ALGOS, TrainConfig, train
@@ -147,8 +147,9 @@ def build_parser():
     p.add_argument("--k", type=int, help="kmeans: number of clusters")
     p.add_argument("--init", default="k-means||", choices=INITS,
                    help="kmeans initialization (default k-means||, 4 passes)")
-    p.add_argument("--n-init", type=int, default=1,
-                   help="kmeans: restarts, advanced together in the same passes (default 1)")
+    p.add_argument("--n-init", type=int, default=DEFAULT_N_INIT,
+                   help="kmeans: restarts, advanced together in the same passes; the run stops "
+                   "when the best has converged (default %d)" % DEFAULT_N_INIT)
     p.add_argument("--seed", type=int, default=0, help="kmeans, sgd, mixing: random seed "
                                                         "(default 0)")
     p.add_argument("--batch-fraction", type=finite_float, default=0.1,

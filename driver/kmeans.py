@@ -28,8 +28,17 @@ candidates' weights, the Lloyd means and the inertia; the tolerance's feature va
 stays unweighted, as scikit-learn's.
 
 Lloyd passes then assign rows to the nearest center and return per-cluster sums; a set
-stops when its centers move less than ``tol * mean feature variance`` (squared shift
-summed over centers, as scikit-learn). Its inertia after a pass is that pass's inertia
+converges when its centers move less than ``tol * mean feature variance`` (squared shift
+summed over centers, as scikit-learn).
+
+Restarts (``--n-init``, default :data:`DEFAULT_N_INIT`) cost no passes of their own: every
+pass advances every live set. The run stops when the live set of lowest inertia has
+converged (the others, still moving, are at a higher inertia); from Lloyd pass
+:data:`PRUNE_AFTER` on, a set whose inertia exceeds the best by more than
+:data:`PRUNE_MARGIN` is dropped, and a pass evaluates only the sets neither converged nor
+dropped. Measured on iris, wine (standardized) and digits, seeds 0-4 (``python -m
+bench.kmeans_restarts``): the best of 20 restarts reaches scikit-learn's
+``KMeans(n_init=10)`` inertia in as many passes, give or take two, as one restart. Its inertia after a pass is that pass's inertia
 minus ``sum_j n_j |c_j(new) - c_j(old)|^2``: the inertia of the new centers under the
 pass's assignments, exact unless a row would change cluster (then an upper bound), so no
 pass is spent re-measuring it. Empty clusters are re-seeded with the rows farthest from their centers found
@@ -46,6 +55,10 @@ from jobs.kmeans_pass import MRKMeansPass
 INITS = ("k-means||", "k-means++", "random")
 OVERSAMPLING_ROUNDS = 2
 LOCAL_LLOYD_ITERATIONS = 30
+DEFAULT_N_INIT = 20
+PRUNE_AFTER = 3
+PRUNE_MARGIN = 0.02
+TIE = 1e-9
 
 
 def init_passes(init, k):
@@ -60,13 +73,14 @@ class KMeansSolver:
     name = "lloyd"
     job = MRKMeansPass
 
-    def __init__(self, n_params, tol, k, init="k-means||", n_init=1, seed=0):
+    def __init__(self, n_params, tol, k, init="k-means||", n_init=DEFAULT_N_INIT, seed=0):
         self.n_params, self.tol = n_params, tol
         self.options = {"k": k, "init": init, "n_init": n_init, "seed": seed}
         self.phase, self.round = "first", 0
         self.sets = [[] for _ in range(n_init)]
         self.measured = [None] * n_init       # per set: [centers, inertia] of its last pass
         self.converged = [False] * n_init
+        self.dropped = [False] * n_init       # pruned: too far above the best set
         self.tol_scaled = None
         self.done, self.stop_reason = False, None
 
@@ -76,7 +90,8 @@ class KMeansSolver:
         k = self.options["k"]
         ops = {"first": ["moments", "first"], "oversample": ["oversample"],
                "weights": ["weights"], "pick": ["pick"], "lloyd": ["lloyd"]}[self.phase]
-        return {"sets": self.sets, "ops": ops, "seed": self.options["seed"], "round": self.round,
+        sets = ([self.sets[r] for r in self._live()] if self.phase == "lloyd" else self.sets)
+        return {"sets": sets, "ops": ops, "seed": self.options["seed"], "round": self.round,
                 "n_first": k if self.options["init"] == "random" else 1, "ell": 2 * k,
                 "n_far": k}
 
@@ -94,7 +109,7 @@ class KMeansSolver:
                 "--max-iter ran out; run again with --resume and a larger --max-iter to "
                 "continue from the checkpoint in --checkpoint-dir"
                 % (self.options["init"], self.phase, self.round))
-        best = int(np.argmin([m[1] if m else np.inf for m in self.measured]))
+        best = self._best()
         centers, inertia = self.measured[best]
         return {"cluster_centers": centers, "inertia": inertia, "objective": inertia,
                 "best_init": best, "init_inertias": [m[1] if m else None for m in self.measured]}
@@ -166,23 +181,25 @@ class KMeansSolver:
                 self._start_lloyd()
         return {}
 
+    def _live(self):
+        """Indices of the sets a Lloyd pass still advances."""
+        return [r for r, (c, d) in enumerate(zip(self.converged, self.dropped)) if not (c or d)]
+
     def _start_lloyd(self):
         self.phase, self.round = "lloyd", 0
 
     def _after_lloyd(self, record):
         shifts, reseeded = [], 0
-        for r, centers in enumerate(self.sets):
-            if self.converged[r]:
-                continue
-            old = np.asarray(centers, dtype=np.float64)
-            counts = np.asarray(record["counts"][r])
-            sums = np.asarray(record["sums"][r])
+        for i, r in enumerate(self._live()):
+            old = np.asarray(self.sets[r], dtype=np.float64)
+            counts = np.asarray(record["counts"][i])
+            sums = np.asarray(record["sums"][i])
             new = old.copy()
             filled = counts > 0
             new[filled] = sums[filled] / counts[filled, None]
             empty = np.flatnonzero(~filled)
             if len(empty):
-                far = _distinct_rows(np.asarray([item[1:] for item in record["far_top"][r][1]]),
+                far = _distinct_rows(np.asarray([item[1:] for item in record["far_top"][i][1]]),
                                      new[filled].tolist())
                 for j, row in zip(empty, far):
                     new[j] = row
@@ -192,19 +209,45 @@ class KMeansSolver:
             shifts.append(shift)
             # the pass's assignments with the moved centers: exact unless a row would
             # change cluster, else an upper bound of the new centers' inertia
-            self.measured[r] = [new.tolist(), record["inertia"][r] - float(counts @ moved)]
+            self.measured[r] = [new.tolist(), record["inertia"][i] - float(counts @ moved)]
             if not len(empty) and shift <= self.tol_scaled:
                 self.converged[r] = True
             else:
                 self.sets[r] = new.tolist()
-        if all(self.converged):
-            self.done, self.stop_reason = True, "converged"
-        best = min(m[1] for m in self.measured if m)
-        return {"objective": best, "center_shift": max(shifts), "reseeded": reseeded}
+        self.round += 1
+        best = self._prune_and_stop()
+        return {"objective": best, "center_shift": max(shifts), "reseeded": reseeded,
+                "live_sets": len(self._live())}
+
+    def _prune_and_stop(self):
+        """Drop the sets too far above the best (from Lloyd pass PRUNE_AFTER on); done when
+        the best set has converged. Returns the best inertia."""
+        inertia = self._inertias()
+        best = self._best()
+        if self.round >= PRUNE_AFTER:
+            self.dropped = [d or (not c and i > inertia[best] * (1 + PRUNE_MARGIN))
+                            for d, c, i in zip(self.dropped, self.converged, inertia)]
+        if self.converged[best]:
+            self.done = True
+            self.stop_reason = "converged" if all(self.converged) else "best restart converged"
+        return inertia[best]
+
+    def _inertias(self):
+        """Per set: its last measured inertia (inf before its first Lloyd pass or dropped)."""
+        return [m[1] if m and not d else np.inf for m, d in zip(self.measured, self.dropped)]
+
+    def _best(self):
+        """The set of lowest inertia. Sets within a relative TIE of it are tied (rounding:
+        their sums add in an order that depends on the splits); among tied sets a converged
+        one wins, then the first, so that the choice does not depend on the splits."""
+        inertia = self._inertias()
+        least = min(inertia)
+        return min(range(len(inertia)),
+                   key=lambda r: (inertia[r] > least * (1 + TIE), not self.converged[r], r))
 
     # --- JSON state ----------------------------------------------------------------------------
 
-    STATE = ("phase", "round", "sets", "measured", "converged", "tol_scaled", "done",
+    STATE = ("phase", "round", "sets", "measured", "converged", "dropped", "tol_scaled", "done",
              "stop_reason")
 
     def state(self):

@@ -17,7 +17,7 @@ from driver.inputs import (DEFAULT_MAX_BAD_FRACTION, check_bad_rows, describe_in
                            prepared_stats)
 from driver.inference import model_summary, null_model_counts
 from driver.model import FORMAT, FORMAT_VERSION, in_original_units
-from driver.kmeans import INITS, KMeansSolver, init_passes
+from driver.kmeans import DEFAULT_N_INIT, INITS, KMeansSolver, init_passes
 from driver.multiclass import (KINDS, OneVsRest, check_classes, multiclass_kind,
                                new_multiclass_solver, solver_method, start_multiclass,
                                class_counts)
@@ -69,7 +69,7 @@ class TrainConfig:
     def __init__(self, algo, inputs, solver=None, loss=None, l2=0.0, tol=None, max_iter=100,
                  step_size=None, label_col="default", header="auto", skip_bad_rows=False,
                  max_bad_fraction=DEFAULT_MAX_BAD_FRACTION, standardize=False, format="auto",
-                 n_features=None, k=None, init="k-means||", n_init=1, seed=0,
+                 n_features=None, k=None, init="k-means||", n_init=DEFAULT_N_INIT, seed=0,
                  batch_fraction=0.1, schedule=None, eta0=None, power_t=0.5, average=False,
                  local_epochs=1, batch_size=32, multiclass="auto", weight_col=None,
                  class_weight=None):
