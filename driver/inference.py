@@ -22,6 +22,7 @@ import numpy as np
 
 from driver.distributions import normal_sf, t_sf, upper_quantile, f_sf
 from driver.least_squares import back_substitute, ones_first, penalized_factor
+from jobs.tsqr import from_pair
 
 LEVEL = 0.95
 
@@ -36,7 +37,7 @@ def linear_inference(rfactor, theta, l2, rank, total=None):
     WLS (weighted RSS and TSS about the weighted mean, ``n`` the rows), without the
     likelihood figures."""
     n, shift, R = rfactor
-    R, shift = np.asarray(R, dtype=np.float64), np.asarray(shift, dtype=np.float64)
+    R, shift = from_pair(R), np.asarray(shift, dtype=np.float64)
     d = R.shape[0] - 2
     k = d + 1
     if rank < d:
@@ -51,7 +52,7 @@ def linear_inference(rfactor, theta, l2, rank, total=None):
                               np.eye(k))
     to_theta = np.eye(k)  # [w, b'] -> [w, b]: b = b' + shift_y - shift_x . w
     to_theta[d, :d] = -shift[:d]
-    cov = to_theta @ (rss / (n - k) * inverse @ inverse.T) @ to_theta.T
+    cov = (to_theta @ (rss / (n - k) * inverse @ inverse.T) @ to_theta.T).astype(np.float64)
     figures = linear_figures(n, d, rss, tss)
     if total is not None:
         for key in ("log_likelihood", "aic", "bic"):

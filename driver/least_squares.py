@@ -3,11 +3,12 @@
 The pass (:mod:`jobs.qr_pass`) delivers ``(n, shift, R)``: ``R`` (d + 2, d + 2) upper
 triangular with ``R^T R = A^T A`` for ``A = [X - shift_x, 1, y - shift_y]``. Everything
 here works on ``R`` alone, so the solution has the conditioning of the (shifted) data
-``X``, not that of ``X^T X``.
+``X``, not that of ``X^T X``; and in ``R``'s precision (extended for up to
+:data:`jobs.tsqr.EXTENDED_MAX_COLUMNS` columns), rounded to double at the end.
 """
 import numpy as np
 
-from jobs.tsqr import triangular_factor
+from jobs.tsqr import from_pair, triangular_factor
 
 
 def penalized_factor(R, n, l2):
@@ -51,7 +52,7 @@ def solve_least_squares(rfactor, l2, total=None):
     """
     rows, shift, R = rfactor
     n = rows if total is None else total
-    R = penalized_factor(np.asarray(R, dtype=np.float64), n, l2)
+    R = penalized_factor(from_pair(R), n, l2)
     d = R.shape[0] - 2
     centered = ones_first(R)
     Rxx, rxy = centered[1:d + 1, 1:d + 1], centered[1:d + 1, d + 1]
@@ -65,13 +66,14 @@ def solve_least_squares(rfactor, l2, total=None):
     intercept = b_shifted + shift[d] - shift[:d] @ w
     gradient = Rxx.T @ (Rxx @ w - rxy) / n
     objective = 0.5 * R[d + 1, d + 1] ** 2 / n
-    return np.append(w, intercept), float(objective), rank, float(np.linalg.norm(gradient))
+    theta = np.append(w, intercept).astype(np.float64)
+    return theta, float(objective), rank, float(np.linalg.norm(gradient.astype(np.float64)))
 
 
 def back_substitute(U, b):
     """``U^-1 b`` for an upper triangular ``U`` (k, k) with a non-zero diagonal; ``b`` (k,)
-    or (k, m)."""
-    x = np.array(b, dtype=np.float64)
+    or (k, m). In the wider precision of the two."""
+    x = np.array(b, dtype=np.result_type(U, b))
     for i in range(U.shape[0] - 1, -1, -1):
         x[i] = (x[i] - U[i, i + 1:] @ x[i + 1:]) / U[i, i]
     return x
@@ -79,7 +81,8 @@ def back_substitute(U, b):
 
 def _scaled_svd(U):
     """``(left, singular values, right^T, scale)`` of ``U / scale``, ``scale`` the column
-    norms of ``U`` (1 for zero columns)."""
+    norms of ``U`` (1 for zero columns), in double."""
+    U = np.asarray(U, dtype=np.float64)
     scale = np.linalg.norm(U, axis=0)
     scale[scale == 0] = 1.0
     left, values, right_t = np.linalg.svd(U / scale)
@@ -100,6 +103,7 @@ def _min_norm_solve(U, b):
     for a rank-deficient square ``U`` (k, k)."""
     left, values, right_t, scale = _scaled_svd(U)
     keep = _kept(values)
+    b = np.asarray(b, dtype=np.float64)
     w = right_t[keep].T @ ((left[:, keep].T @ b) / values[keep]) / scale
     null = right_t[~keep].T / scale[:, None]
     return w - null @ np.linalg.lstsq(null, w, rcond=None)[0]

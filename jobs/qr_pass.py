@@ -3,7 +3,7 @@
 Parameters (``--params`` JSON): only the common input description.
 
 Emits one record, key ``"record"``, value: ``n``, ``design_rfactor`` = ``[n, shift (d + 1,),
-R (d + 2, d + 2)]`` of the columns ``[x_1 .. x_d, 1, y]`` shifted by a data row (see
+R (2, d + 2, d + 2)]`` (a double-double pair) of the columns ``[x_1 .. x_d, 1, y]`` shifted by a data row (see
 :mod:`jobs.tsqr`; rows scaled by the square roots of their weights when weighted), merged
 across blocks and splits in split order, plus ``weight_sum`` with weights and
 ``bad_rows``/``first_bad``.

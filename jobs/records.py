@@ -4,7 +4,8 @@ A record is a dict of named partial results. How two values merge follows from t
 field's name, so every job, the reducer and the tests share one merge:
 
 - ``*moments``: ``(n, mean, scatter)`` triples, merged with :func:`kernels.merge_moments`;
-- ``*_rfactor``: ``(n, shift, R)`` triangular factors of a tall-skinny QR, merged with
+- ``*_rfactor``: ``(n, shift, R)`` triangular factors of a tall-skinny QR (``R`` a (2, q, q)
+  double-double pair, see :mod:`jobs.tsqr`), merged with
   :func:`tsqr.merge_rfactor` (stack and re-factor; deterministic in the merge order, which
   the reducer fixes by split);
 - ``*_top``: one top list per center set, merged with :func:`clustering.merge_top`;

@@ -19,7 +19,7 @@ from driver.predict import predict
 from driver.passes import Runner
 from jobs.kernels import encode_labels, loss_sums, regression_sums
 from jobs.records import merge_records
-from jobs.tsqr import rfactor
+from jobs.tsqr import from_pair, rfactor
 
 L2 = 0.01
 
@@ -196,7 +196,8 @@ def test_weighted_tsqr_merges_to_the_factor_of_the_scaled_rows():
     w = rng.random(60)
     merged = merge_records({"f_rfactor": rfactor(Z[:25], w[:25])},
                            {"f_rfactor": rfactor(Z[25:], w[25:])})["f_rfactor"]
-    n, shift, R = merged
+    n, shift, pair = merged
+    R = from_pair(pair).astype(np.float64)
     A = np.column_stack([Z[:, :3] - shift[:3], np.ones(60), Z[:, 3] - shift[3]])
     A *= np.sqrt(w)[:, None]
     np.testing.assert_allclose(R.T @ R, A.T @ A, rtol=1e-9, atol=1e-9)
