@@ -23,6 +23,7 @@ from driver.predict import predict
 from driver.prepare import prepare
 from driver.summary import format_summary
 from driver.kmeans import DEFAULT_N_INIT, INITS
+from driver.table import DEFAULT_MAX_LEVELS, TableOptions
 from driver.locations import check_outputs
 from driver.multiclass import KINDS
 from driver.train import ALGOS, TrainConfig, train
@@ -114,6 +115,52 @@ def _add_weight_col_arg(parser):
                         "sample_weight")
 
 
+def column_list(text):
+    """A comma-separated list of column names or 0-based numbers."""
+    return [c.strip() for c in text.split(",") if c.strip()]
+
+
+def separator(text):
+    """``--sep``: one of , ; | or a tab (``tab`` or ``\\t`` accepted)."""
+    return {"tab": "\t", "\\t": "\t"}.get(text, text)
+
+
+def _add_table_args(parser):
+    group = parser.add_argument_group(
+        "tables", "a CSV with text, quoted or missing values, another separator than ',' or "
+        "any option below is read as a table: one schema pass first, the encoding kept in "
+        "the model (see README, 'Your table as it is')")
+    group.add_argument("--label", help="the label column by name (or 0-based number)")
+    group.add_argument("--features", type=column_list, metavar="A,B,...",
+                       help="feature columns (default: every column but the label and weight)")
+    group.add_argument("--ignore", type=column_list, default=[], metavar="A,B,...",
+                       help="columns to leave out")
+    group.add_argument("--categorical", type=column_list, default=[], metavar="A,B,...",
+                       help="columns whose values are levels even when they are numbers")
+    group.add_argument("--na-values", type=lambda t: t.split(","), metavar="TOKENS",
+                       help="comma-separated tokens meaning missing (default: empty, NA, N/A, "
+                            "NaN, nan, null, NULL, None, ?)")
+    group.add_argument("--max-levels", type=positive_int, default=DEFAULT_MAX_LEVELS,
+                       help="levels kept per categorical column, the most frequent; the rest "
+                            "encode as all zeros, as unseen ones (default %(default)s)")
+    group.add_argument("--sep", type=separator, help="field separator: , ; | or tab (default: "
+                       "detected)")
+    group.add_argument("--positive-class", help="text labels of two classes: the positive one "
+                       "(default: the second in sorted order)")
+
+
+def _table_options(args):
+    """The table options of ``train``; a numeric ``--label`` is ``--label-col``."""
+    if args.label is not None and args.label_col is not None:
+        raise MrlearnError("give --label or --label-col, not both")
+    if args.label is not None and args.label.isdigit():
+        args.label_col, args.label = int(args.label), None
+    return TableOptions(label=args.label, features=args.features, ignore=args.ignore,
+                        categorical=args.categorical, na_values=args.na_values,
+                        max_levels=args.max_levels, sep=args.sep,
+                        positive_class=args.positive_class)
+
+
 def build_parser():
     parser = _Parser(
         prog="mrlearn", description="Train linear models as Hadoop Streaming passes (mrjob).")
@@ -133,6 +180,7 @@ def build_parser():
     p.add_argument("--l2", type=finite_float, default=0.0, help="ridge penalty lambda: "
                    "objective = mean loss + lambda/2 ||w||^2 (default 0)")
     _add_weight_col_arg(p)
+    _add_table_args(p)
     p.add_argument("--class-weight", help="logistic, svm: balanced (scikit-learn's n / (K n_c), "
                    "one more pass) or a JSON object of label: weight, e.g. '{\"0\": 1, \"1\": 5}' "
                    "(labels not listed weigh 1)")
@@ -241,6 +289,7 @@ def _print_pass(entry):
 
 
 def cmd_train(args):
+    table = _table_options(args)
     config = TrainConfig(args.algo, args.input, solver=args.solver, loss=args.loss, l2=args.l2,
                          tol=args.tol, max_iter=args.max_iter, step_size=args.step_size,
                          label_col=_label_col(args), header=args.header,
@@ -252,7 +301,8 @@ def cmd_train(args):
                          schedule=args.schedule, eta0=args.eta0, power_t=args.power_t,
                          average=args.average, local_epochs=args.local_epochs,
                          batch_size=args.batch_size, multiclass=args.multiclass,
-                         weight_col=args.weight_col, class_weight=args.class_weight)
+                         weight_col=args.weight_col, class_weight=args.class_weight,
+                         table=table)
     with _runner(args) as runner:  # URIs are checked with the runner's S3 settings
         check_outputs(args.input, model=args.model, checkpoint_dir=args.checkpoint_dir)
         model = train(config, runner, args.checkpoint_dir, args.resume,

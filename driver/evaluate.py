@@ -15,7 +15,7 @@ import numpy as np
 
 from driver.errors import MrlearnError
 from driver.inputs import DEFAULT_MAX_BAD_FRACTION, check_bad_rows
-from driver.model import apply_params, inputs_for_model
+from driver.model import apply_params, class_values, inputs_for_model
 from driver.passes import run_pass
 from driver.solvers import total_weight
 from jobs.clustering import adjusted_rand_index
@@ -46,7 +46,7 @@ def _label_check(model):
     """Pass parameters that make a row labelled with no class of the model a bad row."""
     if model["algo"] in ("linear", "kmeans"):
         return {}
-    classes = model["classes"]
+    classes = class_values(model)
     return {"label_values": classes, "label_rule": "not a class of this model (%s)"
             % ", ".join("%g" % c for c in classes)}
 

@@ -9,7 +9,10 @@ import os
 
 import hdfs_utils
 from driver.errors import MrlearnError
+from driver.table import (HEAD_LINES, TableOptions, column_index, detect_sep,
+                          table_for_header, table_plan)
 from jobs.packed import is_packed, packed_columns
+from jobs.table import split_fields
 from jobs.parsing import DENSE_MAX_FEATURES, count_columns, looks_like_header
 
 HEADER_MODES = ("auto", "yes", "no")
@@ -25,6 +28,8 @@ class InputSpec:
     """
 
     def __init__(self, files, n_columns, label_col, header, packed=False, format="csv"):
+        self.plan = None   # a table to fit (driver.table.table_plan), or None
+        self.table = None  # a table's encoding (jobs.table), once fitted or from a model
         self.files = files
         self.n_columns = n_columns
         self.label_col = label_col
@@ -38,6 +43,8 @@ class InputSpec:
         """Feature columns: the one definition, sent to every pass as ``n_features``."""
         if self.format == "libsvm":
             return self.n_columns - 1
+        if self.table:
+            return self.table["n_features"]
         return (self.n_columns - (0 if self.label_col is None else 1)
                 - (0 if self.weight_col is None else 1))
 
@@ -52,6 +59,8 @@ class InputSpec:
                   "label_col": self.label_col, "header": self.header, "format": self.format}
         if self.weight_col is not None:
             params["weight_col"] = self.weight_col
+        if self.table:
+            params["table"] = self.table
         return params
 
     def feature_columns(self):
@@ -60,10 +69,10 @@ class InputSpec:
 
 
 def describe_inputs(paths, label_col=0, header="auto", format="auto", n_features=None,
-                    weight_col=None):
+                    weight_col=None, table_options=None):
     """:func:`describe_layout`, with ``weight_col`` (0-based column of row weights, or None)
     checked against the layout: a CSV or packed column other than the label's."""
-    spec = describe_layout(paths, label_col, header, format, n_features)
+    spec = describe_layout(paths, label_col, header, format, n_features, table_options)
     if weight_col is None:
         return spec
     if spec.format == "libsvm":
@@ -82,26 +91,21 @@ def describe_inputs(paths, label_col=0, header="auto", format="auto", n_features
     return spec
 
 
-def describe_layout(paths, label_col=0, header="auto", format="auto", n_features=None):
+def describe_layout(paths, label_col=0, header="auto", format="auto", n_features=None,
+                    table_options=None):
     """Expand ``paths`` (files, directories, globs) and read the layout off the first file.
 
     ``label_col`` None: no label column, every column is a feature. ``format``: ``csv``,
     ``libsvm`` (needs ``n_features``) or ``auto`` (packed, libsvm or CSV, from the first
-    line).
+    line). A CSV that is a table (:mod:`driver.table`; ``table_options`` a
+    :class:`driver.table.TableOptions` or None) gets its ``plan``; its ``label_col`` may
+    be the name ``table_options.label``.
     """
     if format not in FORMATS:
         raise MrlearnError("--format must be one of %s, not %r" % (", ".join(FORMATS), format))
     if header not in HEADER_MODES:
         raise MrlearnError("--header must be one of %s, not %r" % (", ".join(HEADER_MODES), header))
-    try:
-        files = hdfs_utils.expand(paths)
-    except FileNotFoundError as e:
-        raise MrlearnError("input %s matches no file; check --input" % e.args[0])
-    for path in files:
-        try:
-            hdfs_utils.check_compressed(path)
-        except (OSError, EOFError) as e:
-            raise MrlearnError("%s is damaged or truncated (%s); copy it again" % (path, e))
+    files = _expand(paths)
     first, head = _first_lines(files)
     if is_packed(head[0]):
         return _packed_spec(files, label_col, packed_columns(head[0]))
@@ -111,6 +115,10 @@ def describe_layout(paths, label_col=0, header="auto", format="auto", n_features
                                "so that every split agrees on the width" % first)
         return InputSpec(files, n_features + 1, None if label_col is None else 0, "no",
                          format="libsvm")
+    options = table_options or TableOptions()
+    plan, has_header = table_plan(first, head, header, options)
+    if plan:
+        return _table_spec(files, head, plan, has_header, label_col, options)
     if header == "yes" or (header == "auto" and looks_like_header(head[0])):
         head = head[1:]
     if not head or not head[0].strip():
@@ -119,12 +127,58 @@ def describe_layout(paths, label_col=0, header="auto", format="auto", n_features
                                                               label_col), header)
 
 
+def _expand(paths):
+    """The files of ``paths`` (files, directories, globs), each checked to be readable."""
+    try:
+        files = hdfs_utils.expand(paths)
+    except FileNotFoundError as e:
+        raise MrlearnError("input %s matches no file; check --input" % e.args[0])
+    for path in files:
+        try:
+            hdfs_utils.check_compressed(path)
+        except (OSError, EOFError) as e:
+            raise MrlearnError("%s is damaged or truncated (%s); copy it again" % (path, e))
+    return files
+
+
+def describe_table_inputs(paths, table, header="auto"):
+    """Describe ``paths`` for applying a model fitted on a table with encoding ``table``:
+    the separator detected anew, columns found by name when the files have a header (any
+    order, extra columns ignored, the label optional), else in the model's order."""
+    files = _expand(paths)
+    first, head = _first_lines(files)
+    sep = detect_sep([line for line in head[:20] if line.strip()])
+    rows = [row for row in split_fields(head, sep) if row]
+    used = {c["name"] for c in table["columns"] if c["role"] == "feature"}
+    names = rows[0] if header == "yes" or (header == "auto" and used <= set(rows[0])) else None
+    fitted = dict(table_for_header(table, names, first), sep=sep)
+    if names is None and len(rows[0]) != table["n_columns"]:
+        raise MrlearnError("%s has %d columns on its first line and no header naming the "
+                           "model's columns (%s); add the header line" % (
+                               first, len(rows[0]), ", ".join(sorted(used)[:10])))
+    roles = [c["role"] for c in fitted["columns"]]
+    spec = InputSpec(files, fitted["n_columns"], roles.index("label") if "label" in roles
+                     else None, "yes" if names else "no")
+    spec.table = fitted
+    return spec
+
+
+def _table_spec(files, head, plan, has_header, label_col, options):
+    n_columns = len(next(row for row in split_fields(head, plan["sep"]) if row))
+    if options.label is not None:
+        label_col = column_index(plan["names"], n_columns, options.label, "--label")
+    spec = InputSpec(files, n_columns, _label_col(files, n_columns, label_col),
+                     "yes" if has_header else "no")
+    spec.plan = plan
+    return spec
+
+
 def _first_lines(files):
-    """``(path, first two lines)`` of the first file that is not empty (Hadoop outputs and
+    """``(path, first HEAD_LINES lines, or those of its first MiB)`` of the first file that is not empty (Hadoop outputs and
     ``prepare`` leave empty part files; they hold no rows and are no error)."""
     for path in files:
         try:
-            head = [line.lstrip("\ufeff") for line in hdfs_utils.head_lines(path, 2)]
+            head = [line.lstrip("\ufeff") for line in hdfs_utils.head_lines(path, HEAD_LINES, 1 << 20)]
         except (OSError, EOFError) as e:
             raise MrlearnError("cannot read %s (%s); is it a complete file?" % (path, e))
         if any(line.strip() for line in head):

@@ -20,7 +20,7 @@ import numpy as np
 
 import hdfs_utils
 from driver.errors import MrlearnError
-from driver.inputs import describe_inputs
+from driver.inputs import describe_table_inputs, describe_inputs
 
 FORMAT = "mrlearn-model"
 FORMAT_VERSION = 1
@@ -83,6 +83,10 @@ def model_problem(model):
         if not k or not _numbers(centers, (k, d)):
             return "cluster_centers must be a non-empty list of rows of %d finite numbers" % d
         return None
+    if "table" in model:
+        problem = _table_problem(model, d)
+        if problem:
+            return problem
     if "multiclass" in model:
         return _multiclass_problem(model, d)
     if not _numbers(model.get("coef"), (d,)):
@@ -94,8 +98,26 @@ def model_problem(model):
     classes = model.get("classes")
     if algo == "linear":
         return None if classes is None else "a linear model has classes null, not %r" % (classes,)
-    if classes not in ([0, 1], [-1, 1]):
+    if class_values(model) not in ([0, 1], [-1, 1]):
         return "classes must be [0, 1] or [-1, 1] for %s, found %r" % (algo, classes)
+    return None
+
+
+def _table_problem(model, d):
+    """What is wrong with a table model's encoding and text classes, or None."""
+    table = model["table"]
+    try:
+        widths = [1 if c.get("type") == "numeric" else len(c["levels"]) - bool(c["drop_first"])
+                  for c in table["columns"] if c["role"] == "feature"]
+        ok = sum(widths) == d == table["n_features"] == len(table["feature_names"])
+        label = [c for c in table["columns"] if c["role"] == "label"]
+    except (KeyError, TypeError, AttributeError):
+        ok = False
+    if not ok:
+        return "its table encoding does not describe %d features" % d
+    classes = model.get("classes")
+    if label and label[0].get("type") == "categorical" and classes != label[0]["levels"]:
+        return "classes %s are not the levels of its label column" % repr(classes)[:40]
     return None
 
 
@@ -104,7 +126,7 @@ def _multiclass_problem(model, d):
             "multinomial", "ovr") or (model["multiclass"] == "multinomial"
                                       and model["algo"] != "logistic"):
         return "multiclass %r does not apply to %s" % (model["multiclass"], model["algo"])
-    classes = model.get("classes")
+    classes = class_values(model)
     K = len(classes) if isinstance(classes, list) else 0
     if K < 2 or not _numbers(classes, (K,)) or sorted(set(classes)) != classes:
         return "classes must be at least two distinct numbers in increasing order, found %s" % (
@@ -142,11 +164,22 @@ def apply_params(model):
     if model["algo"] == "kmeans":
         return {"algo": "kmeans", "task": "kmeans", "centers": model["cluster_centers"]}
     params = {"algo": model["algo"], "theta": model_theta(model).tolist(),
-              "classes": model["classes"],
+              "classes": class_values(model),
               "task": "regression" if model["algo"] == "linear" else model["loss"]}
     if "multiclass" in model:
         params["multiclass"] = model["multiclass"]
+    if params["classes"] != model["classes"]:
+        params["class_names"] = model["classes"]
     return params
+
+
+def class_values(model):
+    """The label values of the model's classes as the passes see them: the classes
+    themselves, or for text labels (a table's categorical label) their indices."""
+    classes = model["classes"]
+    if classes and any(isinstance(c, str) for c in classes):
+        return list(range(len(classes)))
+    return classes
 
 
 def inputs_for_model(model, inputs, label_col="default", header="auto", weight_col=None):
@@ -155,6 +188,8 @@ def inputs_for_model(model, inputs, label_col="default", header="auto", weight_c
     ``label_col`` "default": none for k-means; for supervised models column 0, unless the
     rows have exactly the model's features (then there is no label column). None: no label.
     """
+    if "table" in model:
+        return describe_table_inputs(inputs, model["table"], header)
     default = label_col == "default"
     if default:
         label_col = None if model["algo"] == "kmeans" else 0

@@ -22,6 +22,8 @@ from driver.multiclass import (KINDS, OneVsRest, check_classes, multiclass_kind,
                                new_multiclass_solver, solver_method, start_multiclass,
                                class_counts)
 from driver.passes import run_pass
+from driver.table import TableOptions, build_table, roles, schema_table, string_classes
+from jobs.schema_pass import MRSchemaPass
 from jobs.multiclass import label_key
 from jobs.objective_pass import MRObjectivePass
 from driver.sgd import MixingSolver, SGDSolver
@@ -62,7 +64,8 @@ class TrainConfig:
     FIELDS = ("algo", "solver", "loss", "l2", "tol", "max_iter", "step_size", "inputs",
               "label_col", "header", "skip_bad_rows", "max_bad_fraction", "standardize",
               "format", "n_features", "k", "init", "n_init", "seed") + STOCHASTIC_OPTIONS
-    OPTIONAL_FIELDS = {"multiclass": "auto", "weight_col": None, "class_weight": None}
+    OPTIONAL_FIELDS = {"multiclass": "auto", "weight_col": None, "class_weight": None,
+                       "table": {}}
     """Fields written (to checkpoints and the model's params) only when not the default,
     so that the files of runs without them stay as they were."""
 
@@ -72,7 +75,7 @@ class TrainConfig:
                  n_features=None, k=None, init="k-means||", n_init=DEFAULT_N_INIT, seed=0,
                  batch_fraction=0.1, schedule=None, eta0=None, power_t=0.5, average=False,
                  local_epochs=1, batch_size=32, multiclass="auto", weight_col=None,
-                 class_weight=None):
+                 class_weight=None, table=None):
         if algo not in ALGOS:
             raise MrlearnError("unknown --algo %r; choose one of %s" % (algo, ", ".join(ALGOS)))
         default_solver, solvers, losses = ALGOS[algo]
@@ -124,6 +127,13 @@ class TrainConfig:
         self.multiclass = _check_multiclass(multiclass, algo, solver, loss)
         self.weight_col = weight_col
         self.class_weight = _check_class_weight(class_weight, algo)
+        self.table = (table.to_json() if isinstance(table, TableOptions)
+                      else TableOptions.from_json(table).to_json())
+
+    @property
+    def table_options(self):
+        """The table options (:class:`driver.table.TableOptions`)."""
+        return TableOptions.from_json(self.table)
 
     def weighted(self):
         """Whether rows carry weights (a weight column or class weights)."""
@@ -231,7 +241,8 @@ def train(config, runner, checkpoint_dir=None, resume=False, report=None):
     """
     report = report or (lambda entry: None)
     spec = describe_inputs(config.inputs, config.label_col, config.header, config.format,
-                           config.n_features, config.weight_col)
+                           config.n_features, config.weight_col, config.table_options)
+    class_names = _fit_table(config, spec, runner) if spec.plan else None
     _fit_solver_to_width(config, spec)
     scale = _feature_scale(spec) if config.standardize else None
     run = _start_run(config, spec, checkpoint_dir, resume)
@@ -264,7 +275,32 @@ def train(config, runner, checkpoint_dir=None, resume=False, report=None):
         _check_finite_state(config, run)
         _save_checkpoint(checkpoint_dir, config, run)
         report(run["history"][-1])
-    return _model(config, spec, run, solver, scale, class_weights)
+    model = _model(config, spec, run, solver, scale, class_weights)
+    if spec.table:
+        model.update(table=spec.table, feature_names=spec.table["feature_names"],
+                     n_passes=model["n_passes"] + 1, schema_passes=1)
+    if class_names:
+        model["classes"] = class_names
+    return model
+
+
+def _fit_table(config, spec, runner):
+    """The schema pass of a table: fits ``spec.table``; returns the class names of a text
+    label (in the order of the indices it encodes to), else None."""
+    options, path = config.table_options, spec.files[0]
+    column_roles = roles(spec.plan, spec.n_columns, spec.label_col, spec.weight_col, options)
+    params = dict(spec.params(), table=schema_table(spec.plan, spec.n_columns, options))
+    record = run_pass(MRSchemaPass, params, spec.files, runner)
+    check_bad_rows(record, config.skip_bad_rows, config.max_bad_fraction)
+    drop_first = config.l2 == 0 and config.algo in ("linear", "logistic")
+    spec.table = build_table(spec.plan, record["columns_schema"], column_roles, options,
+                             drop_first, path)
+    classes = string_classes(spec.table, options, path)
+    if classes and config.algo == "linear":
+        raise MrlearnError("linear regression needs a numeric label; column %r of %s holds "
+                           "text (%s ...)" % (spec.table["columns"][spec.label_col]["name"],
+                                              path, ", ".join(classes[:3])))
+    return classes
 
 
 def _resolve_class_weights(config, spec, scale, runner):

@@ -99,15 +99,21 @@ def get(path, local_dest):
         out.write(read_bytes(path))
 
 
-def head_lines(path, max_lines):
-    """The first ``max_lines`` lines of a file (decompressing .gz/.bz2), as str."""
-    lines, tail = [], b""
+def head_lines(path, max_lines, max_bytes=None):
+    """The first ``max_lines`` lines of a file (decompressing .gz/.bz2), as str; with
+    ``max_bytes``, fewer once that many bytes are read and a line is complete (the lines of
+    packed input are blocks of megabytes)."""
+    lines, tail, read = [], b"", 0
     for chunk in filesystem(path).cat(local_path(path)):
+        read += len(chunk)
         parts = (tail + chunk).split(b"\n")
         tail = parts.pop()
         lines.extend(p.rstrip(b"\r").decode("utf-8", "replace") for p in parts)
-        if len(lines) >= max_lines:
+        if len(lines) >= max_lines or (lines and max_bytes and read >= max_bytes):
             return lines[:max_lines]
+    if tail:
+        lines.append(tail.rstrip(b"\r").decode("utf-8", "replace"))
+    return lines[:max_lines]
     if tail:
         lines.append(tail.rstrip(b"\r").decode("utf-8", "replace"))
     return lines[:max_lines]

@@ -37,6 +37,7 @@ from jobs.parsing import (BLOCK_LINES, looks_like_header, parse_csv_block, parse
                           split_columns, take_rows, class_weight_column)
 from jobs.partitioning import keys_for_reducers
 from jobs.records import merge_all, merge_records, to_json
+from jobs.table import encode_block
 
 RECORD_KEY = "record"
 COUNTER_GROUP = "mrlearn"
@@ -123,10 +124,16 @@ class BlockJob(MRJob):
             w = None
             if self.params["label_col"] is None:
                 y = None
+        elif self.params.get("table"):
+            X, y, w, bad, missing_labels, rows = encode_block(self.buffer, self.params["table"])
+            if missing_labels:
+                self.add_to_record({"missing_labels": missing_labels})
         else:
             values, bad = parse_csv_block(self.buffer, self.params["n_columns"])
             X, y, w = self._split(values)
-        X, y, w, bad = self._check_rows(X, y, w, bad, lambda: self._row_index(bad, libsvm))
+        row_index = ((lambda: rows.tolist()) if self.params.get("table") and not libsvm
+                     else (lambda: self._row_index(bad, libsvm)))
+        X, y, w, bad = self._check_rows(X, y, w, bad, row_index)
         if bad:
             self._note_bad_rows(bad)
         if self.keeps_lines:

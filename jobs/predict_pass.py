@@ -10,7 +10,8 @@ Output lines (no key), comma-separated: ``linear`` -> ``prediction,label as read
 ``logistic`` -> ``label,probability of the positive class``; ``svm`` ->
 ``label,decision value``; ``kmeans`` -> ``cluster id,distance to its center``.
 Multiclass models (``multiclass`` ``multinomial`` or ``ovr``, ``theta`` K rows, ``classes``
-K labels) write ``class,s_1,...,s_K`` with the scores in class order: the softmax
+K labels; ``class_names``, when given, are written instead: the text labels of a table,
+whose ``classes`` are their indices) write ``class,s_1,...,s_K`` with the scores in class order: the softmax
 probabilities (multinomial), the one-vs-rest sigmoids normalized to sum 1 (ovr logistic),
 or the K decision values (ovr svm); the class is the one of the largest margin. Input file
 ``i`` goes to part file ``i mod N``, its blocks keyed by (file, split, block) so a part
@@ -81,6 +82,7 @@ class MRPredictPass(PartitionedOutputJob):
         self.theta = np.asarray(self.params.get("theta", []), dtype=np.float64)
         self.centers = np.asarray(self.params.get("centers", []), dtype=np.float64)
         self.file_index = file_index(self.split_file, self.params["files"])
+        self.class_names = self.params.get("class_names", self.params.get("classes"))
         self.blocks_written = 0
 
     def key_for(self, part):
@@ -94,13 +96,13 @@ class MRPredictPass(PartitionedOutputJob):
         self.add_to_record({"n": len(X)})
         if self.params.get("multiclass"):
             lines = format_multiclass(self.params["multiclass"], self.params["task"], X,
-                                      self.theta, self.params["classes"])
+                                      self.theta, self.class_names)
         elif self.params["algo"] == "kmeans":
             labels, d2 = nearest(X, self.centers)
             lines = ["%d,%.17g" % pair for pair in zip(labels.tolist(), np.sqrt(d2).tolist())]
         else:
             lines = format_predictions(self.params["algo"], decision_function(X, self.theta),
-                                       self.params["classes"], y)
+                                       self.class_names, y)
         return [(self.file_index % self.params["parts"], "\n".join(lines))]
 
 

@@ -9,6 +9,8 @@ field's name, so every job, the reducer and the tests share one merge:
   :func:`tsqr.merge_rfactor` (stack and re-factor; deterministic in the merge order, which
   the reducer fixes by split);
 - ``*_top``: one top list per center set, merged with :func:`clustering.merge_top`;
+- ``*_schema``: per-column summaries of a table (missing, numbers, text levels), merged
+  with :func:`table.merge_schema`;
 - ``*_samples``: one list of sampled rows per center set, concatenated;
 - ``*_sketch``: score sketches (per-class counts in order-preserving bins of at most
   :data:`sketch.MAX_BINS` entries, whatever the row count), merged with
@@ -30,6 +32,7 @@ import numpy as np
 from jobs.clustering import merge_top
 from jobs.kernels import merge_moments
 from jobs.sketch import merge_sketches
+from jobs.table import merge_schema
 from jobs.tsqr import merge_rfactor
 
 MAX_LABELS = 1000
@@ -47,6 +50,8 @@ def _merge_field(name, a, b):
         return merge_rfactor(_as_moments(a), _as_moments(b))
     if name.endswith("_top"):
         return [merge_top(x, y) for x, y in zip(a, b)]
+    if name.endswith("_schema"):
+        return merge_schema(a, b)
     if name.endswith("_samples"):
         return [list(x) + list(y) for x, y in zip(a, b)]
     if name.endswith("_sketch"):

@@ -75,7 +75,7 @@ def user_dir(tmp_path_factory):
     (d / "utf16.csv").write_bytes((d / "train.csv").read_text().encode("utf-16"))
     (d / "binary.csv").write_bytes(bytes(range(256)) * 8)
     lines = (d / "train.csv").read_text().splitlines()
-    lines[4] = '"1","0.5","0.25","2"'
+    lines[4] = '"1","0.5,0.25,2'  # a quote never closed: one field where 4 belong
     (d / "quoted.csv").write_text("\n".join(lines) + "\n")
     (d / "empty.csv").write_text("")
     (d / "afile").write_text("not a directory\n")
@@ -196,7 +196,7 @@ CASES = [
     ("utf16", TRAIN[:4] + ["{d}/utf16.csv"] + TRAIN[5:], "utf16.csv is not UTF-8 text"),
     ("binary", TRAIN[:4] + ["{d}/binary.csv"] + TRAIN[5:], "binary.csv is not UTF-8 text"),
     ("quoted", TRAIN[:4] + ["{d}/quoted.csv"] + TRAIN[5:],
-     "quoted.csv, line 5: field 1 is quoted"),
+     "quoted.csv, line 5: expected 4 fields, found 2 (check --sep and the quoting)"),
     ("huge values", TRAIN[:4] + ["{d}/big.csv"] + TRAIN[5:],
      "big.csv, line 8: field 3 is 1e+200; values must be finite and at most 1e+100"),
     ("kmeans short", ["train", "--algo", "kmeans", "--k", "3", "--max-iter", "2", "--input",
