@@ -310,7 +310,9 @@ def cmd_train(args):
         save_model(args.model, model)  # with the runner's S3 settings
     print("%s/%s: %s after %d pass(es), objective %.10g; model written to %s%s" % (
         model["algo"], model["solver"], model["stop_reason"], model["n_passes"],
-        model["objective"], args.model, _skipped(model["bad_rows"])))
+        model["objective"], args.model, _skipped(model["bad_rows"])
+        + ("; %d row(s) without a label skipped" % model["missing_labels"]
+           if model.get("missing_labels") else "")))
     return model
 
 

@@ -206,7 +206,47 @@ def inputs_for_model(model, inputs, label_col="default", header="auto", weight_c
 
 
 def to_sklearn(model):
-    """The fitted scikit-learn estimator equivalent to ``model`` (needs scikit-learn).
+    """The fitted scikit-learn estimator equivalent to ``model`` (needs scikit-learn); for a
+    model of a table (:mod:`driver.table`), a ``Pipeline`` of its encoding (a
+    ``ColumnTransformer``: ``SimpleImputer(strategy='mean')`` per numeric column,
+    ``OneHotEncoder(categories=levels, handle_unknown='ignore')`` per text column, in the
+    model's feature order) and the estimator, to apply to ``pandas.read_csv`` of the raw
+    table: the same predictions as ``mrlearn predict``. (A column made categorical with
+    ``--categorical`` but read by pandas as numbers needs ``astype(str)`` first.)
+    """
+    est = _estimator(model)
+    return _table_pipeline(model["table"], est) if "table" in model else est
+
+
+def _table_pipeline(table, est):
+    """``Pipeline([("encode", ColumnTransformer), ("model", est)])`` for ``table``, fitted
+    on a few rows made from the encoding itself (the means and the levels)."""
+    import pandas as pd
+    from sklearn.compose import ColumnTransformer
+    from sklearn.impute import SimpleImputer
+    from sklearn.pipeline import Pipeline
+    from sklearn.preprocessing import OneHotEncoder
+
+    features = sorted((c for c in table["columns"] if c["role"] == "feature"),
+                      key=lambda c: c["offset"])
+    rows = max([len(c.get("levels", ())) for c in features] + [1])
+    steps, frame = [], {}
+    for c in features:
+        if c["type"] == "numeric":
+            steps.append((c["name"], SimpleImputer(strategy="mean"), [c["name"]]))
+            frame[c["name"]] = [c["mean"]] + [np.nan] * (rows - 1)  # the mean, exactly
+        else:
+            levels = [np.nan if v is None else v for v in c["levels"]]
+            steps.append((c["name"], OneHotEncoder(
+                categories=[levels], drop="first" if c["drop_first"] else None,
+                handle_unknown="ignore", sparse_output=False), [c["name"]]))
+            frame[c["name"]] = (levels * rows)[:rows]
+    encode = ColumnTransformer(steps).fit(pd.DataFrame(frame))
+    return Pipeline([("encode", encode), ("model", est)])
+
+
+def _estimator(model):
+    """The scikit-learn estimator of ``model``'s coefficients (see :func:`to_sklearn`).
 
     ``n`` is the rows' total weight (``weight_sum``) for a weighted model.
     linear -> ``LinearRegression`` (l2 = 0) or ``Ridge(alpha = n * l2)``; logistic ->

@@ -267,8 +267,9 @@ def train(config, runner, checkpoint_dir=None, resume=False, report=None):
         info = dict(solver.update(record), **counts)
         if not multiclass:
             info.update(null_model_counts(config.loss, params.get("thetas"), record))
-        if "weight_sum" in record:
-            info["weight_sum"] = record["weight_sum"]
+        for key in ("weight_sum", "missing_labels"):
+            if key in record:
+                info[key] = record[key]
         run["history"].append(dict({"pass": len(run["history"]) + 1},
                                    seconds=round(time.time() - started, 3), **info))
         run["solver"] = solver.state()
@@ -278,7 +279,8 @@ def train(config, runner, checkpoint_dir=None, resume=False, report=None):
     model = _model(config, spec, run, solver, scale, class_weights)
     if spec.table:
         model.update(table=spec.table, feature_names=spec.table["feature_names"],
-                     n_passes=model["n_passes"] + 1, schema_passes=1)
+                     n_passes=model["n_passes"] + 1, schema_passes=1,
+                     missing_labels=run["history"][0].get("missing_labels", 0))
     if class_names:
         model["classes"] = class_names
     return model

@@ -16,6 +16,7 @@ from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import OneHotEncoder
 
 from conftest import fit, run_cli
+from driver.model import to_sklearn
 from driver.table import detect_sep
 from jobs.table import NA_VALUES, encode_block, merge_schema, schema_block, split_fields
 
@@ -121,6 +122,9 @@ def test_penguins_multinomial_equals_the_sklearn_pipeline(penguins, tmp_path):
         key = rest if kind == "num" else "%s=%s" % (column, "(missing)" if level == "nan"
                                                     else level)
         assert ours[key] == pytest.approx(value, rel=1e-4, abs=1e-6)
+    exported = to_sklearn(model)
+    raw = pd.read_csv(path)
+    np.testing.assert_allclose(exported.predict_proba(raw), sk.predict_proba(Z), atol=1e-6)
     out = tmp_path / "pred"
     model_path = tmp_path / "m.json"
     with open(model_path, "w") as f:
@@ -130,8 +134,9 @@ def test_penguins_multinomial_equals_the_sklearn_pipeline(penguins, tmp_path):
     lines = open(out / "part-00000").read().split()
     assert len(lines) == 344
     assert [line.split(",")[0] for line in lines] == list(sk.predict(Z))
-    np.testing.assert_allclose([[float(v) for v in line.split(",")[1:]] for line in lines],
-                               sk.predict_proba(Z), atol=1e-6)
+    ours = [[float(v) for v in line.split(",")[1:]] for line in lines]
+    np.testing.assert_allclose(ours, sk.predict_proba(Z), atol=1e-6)
+    np.testing.assert_allclose(ours, exported.predict_proba(raw), rtol=1e-12, atol=1e-15)
 
 
 def test_penguins_least_squares_drops_a_reference_level_and_skips_missing_labels(penguins):
@@ -146,7 +151,7 @@ def test_penguins_least_squares_drops_a_reference_level_and_skips_missing_labels
     onehot = OneHotEncoder(drop="first", sparse_output=False).fit(df[text])
     Z = np.hstack([imputer.transform(kept[numeric]), onehot.transform(kept[text])])
     sk = LinearRegression().fit(Z, kept["body_mass_g"])
-    assert model["n_rows"] == 342
+    assert model["n_rows"] == 342 and model["missing_labels"] == 2
     names = list(numeric) + ["%s=%s" % (c, "(missing)" if pd.isna(v) else v)
                              for c, levels in zip(text, onehot.categories_) for v in levels[1:]]
     ours = dict(zip(model["feature_names"], model["coef"]))
@@ -214,6 +219,11 @@ def test_nasty_table_trains_and_predicts_a_line_per_row(sep, tmp_path):
                    "--output", str(tmp_path / "p")) == 0
     predicted = open(tmp_path / "p" / "part-00000").read().split()
     assert len(predicted) == 501 and {p.split(",")[0] for p in predicted} <= {"no", "yes"}
+    raw = pd.read_csv(new, sep=sep, na_values=["?"])  # pandas' defaults hold the others
+    exported = to_sklearn(model)
+    np.testing.assert_allclose([float(p.split(",")[1]) for p in predicted],
+                               exported.predict_proba(raw)[:, 1], rtol=1e-12)
+    assert [p.split(",")[0] for p in predicted] == list(exported.predict(raw))
 
 
 def test_kmeans_on_a_table(penguins):
