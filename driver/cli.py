@@ -145,6 +145,8 @@ def _add_table_args(parser):
                             "encode as all zeros, as unseen ones (default %(default)s)")
     group.add_argument("--sep", type=separator, help="field separator: , ; | or tab (default: "
                        "detected)")
+    group.add_argument("--missing-indicator", action="store_true",
+                       help="add a 0/1 column after each numeric feature with missing values")
     group.add_argument("--positive-class", help="text labels of two classes: the positive one "
                        "(default: the second in sorted order)")
 
@@ -158,7 +160,8 @@ def _table_options(args):
     return TableOptions(label=args.label, features=args.features, ignore=args.ignore,
                         categorical=args.categorical, na_values=args.na_values,
                         max_levels=args.max_levels, sep=args.sep,
-                        positive_class=args.positive_class)
+                        positive_class=args.positive_class,
+                        missing_indicator=args.missing_indicator)
 
 
 def build_parser():

@@ -126,18 +126,17 @@ def in_original_units(cov, scale, blocks=1):
     return M @ cov @ M.T
 
 
-def summary(theta, cov, figures, df_resid=None, penalized=False, note=None, names=None):
+def summary(theta, cov, figures, df_resid, penalized, note, names):
     """The ``summary`` object: the coefficient table at ``theta`` ([w, b], original units;
-    or several such blocks, named by ``names``) with covariance ``cov``; t statistics with
+    or several such blocks), named by ``names``, with covariance ``cov``; t statistics with
     ``df_resid`` degrees of freedom, else z."""
-    d = len(theta) - 1
     se = np.sqrt(np.maximum(np.diag(cov), 0.0))
     stat = np.asarray(theta) / se
     def tail(value):
         return normal_sf(value) if df_resid is None else t_sf(value, df_resid)
 
     quantile = upper_quantile(tail, (1 - LEVEL) / 2)
-    table = {"names": names or ["x%d" % (j + 1) for j in range(d)] + ["intercept"],
+    table = {"names": names,
              "coef": list(map(float, theta)), "std_err": se.tolist(), "statistic": stat.tolist(),
              "p_value": [2 * tail(abs(s)) for s in stat],
              "ci_low": (theta - quantile * se).tolist(), "ci_high": (theta + quantile * se).tolist(),
@@ -153,12 +152,14 @@ def model_summary(config, run, solver, model, scale):
     if isinstance(found, str):
         return {"unavailable": found}
     figures, cov, df_resid = found
-    theta, names = np.append(model["coef"], model["intercept"]), None
+    features = model.get("feature_names") or ["x%d" % (j + 1)
+                                              for j in range(model["n_features"])]
+    theta, names = np.append(model["coef"], model["intercept"]), features + ["intercept"]
     if model.get("multiclass"):  # contrasts against the first class, as MNLogit
         rows = np.column_stack([model["coef"], model["intercept"]])
         theta = (rows[1:] - rows[0]).ravel()
-        names = ["%s[%s]" % (name, c) for c in model["classes"][1:] for name in
-                 ["x%d" % (j + 1) for j in range(rows.shape[1] - 1)] + ["intercept"]]
+        names = ["%s[%s]" % (name, c) for c in model["classes"][1:]
+                 for name in features + ["intercept"]]
     if scale:
         cov = in_original_units(cov, scale, len(theta) // (len(scale["std"]) + 1))
     notes = []

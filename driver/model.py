@@ -107,7 +107,8 @@ def _table_problem(model, d):
     """What is wrong with a table model's encoding and text classes, or None."""
     table = model["table"]
     try:
-        widths = [1 if c.get("type") == "numeric" else len(c["levels"]) - bool(c["drop_first"])
+        widths = [1 + bool(c.get("indicator")) if c.get("type") == "numeric"
+                  else len(c["levels"]) - bool(c["drop_first"])
                   for c in table["columns"] if c["role"] == "feature"]
         ok = sum(widths) == d == table["n_features"] == len(table["feature_names"])
         label = [c for c in table["columns"] if c["role"] == "label"]
@@ -209,6 +210,7 @@ def to_sklearn(model):
     """The fitted scikit-learn estimator equivalent to ``model`` (needs scikit-learn); for a
     model of a table (:mod:`driver.table`), a ``Pipeline`` of its encoding (a
     ``ColumnTransformer``: ``SimpleImputer(strategy='mean')`` per numeric column,
+    (with ``add_indicator`` for ``--missing-indicator``),
     ``OneHotEncoder(categories=levels, handle_unknown='ignore')`` per text column, in the
     model's feature order) and the estimator, to apply to ``pandas.read_csv`` of the raw
     table: the same predictions as ``mrlearn predict``. (A column made categorical with
@@ -229,11 +231,13 @@ def _table_pipeline(table, est):
 
     features = sorted((c for c in table["columns"] if c["role"] == "feature"),
                       key=lambda c: c["offset"])
-    rows = max([len(c.get("levels", ())) for c in features] + [1])
+    rows = max([len(c.get("levels", ())) for c in features] + [2])
     steps, frame = [], {}
     for c in features:
         if c["type"] == "numeric":
-            steps.append((c["name"], SimpleImputer(strategy="mean"), [c["name"]]))
+            steps.append((c["name"], SimpleImputer(strategy="mean",
+                                                   add_indicator=bool(c.get("indicator"))),
+                          [c["name"]]))
             frame[c["name"]] = [c["mean"]] + [np.nan] * (rows - 1)  # the mean, exactly
         else:
             levels = [np.nan if v is None else v for v in c["levels"]]

@@ -30,11 +30,12 @@ def format_summary(model, path):
                                 for label, value in figures[i:i + 2]))
     lines.append("-" * 84)
     stat = "t" if summary["distribution"] == "t" else "z"
-    lines.append("%-16s %12s %12s %9s %9s %10s %10s" % (
-        "", "coef", "std err", stat, "P>|%s|" % stat, "[0.025", "0.975]"))
+    width = max([16] + [len(name) for name in summary["names"]])
+    lines.append("%-*s %12s %12s %9s %9s %10s %10s" % (
+        width, "", "coef", "std err", stat, "P>|%s|" % stat, "[0.025", "0.975]"))
     for j, name in enumerate(summary["names"]):
-        lines.append("%-16s %12.4g %12.4g %9.3f %9.3f %10.4g %10.4g" % (
-            name, summary["coef"][j], summary["std_err"][j], summary["statistic"][j],
+        lines.append("%-*s %12.4g %12.4g %9.3f %9.3f %10.4g %10.4g" % (
+            width, name, summary["coef"][j], summary["std_err"][j], summary["statistic"][j],
             summary["p_value"][j], summary["ci_low"][j], summary["ci_high"][j]))
     lines.append("=" * 84)
     if summary.get("note"):

@@ -23,13 +23,15 @@ class TableOptions:
     0-based numbers, None = every other column), ``ignore``, ``categorical`` (columns whose
     values are levels even when numbers), ``na_values`` (None = :data:`NA_VALUES`),
     ``max_levels`` (kept levels per categorical column), ``sep`` (None = detected),
-    ``positive_class`` (binary string labels; None = the second in sorted order)."""
+    ``positive_class`` (binary string labels; None = the second in sorted order),
+    ``missing_indicator`` (a 0/1 column after each numeric feature that had missing values)."""
 
     FIELDS = ("label", "features", "ignore", "categorical", "na_values", "max_levels", "sep",
-              "positive_class")
+              "positive_class", "missing_indicator")
 
     def __init__(self, label=None, features=None, ignore=(), categorical=(), na_values=None,
-                 max_levels=DEFAULT_MAX_LEVELS, sep=None, positive_class=None):
+                 max_levels=DEFAULT_MAX_LEVELS, sep=None, positive_class=None,
+                 missing_indicator=False):
         if sep is not None and sep not in SEPARATORS:
             raise MrlearnError("--sep must be one of %s, not %r"
                                % (", ".join(repr(s) for s in SEPARATORS), sep))
@@ -38,6 +40,7 @@ class TableOptions:
         self.label, self.features, self.ignore = label, features, list(ignore)
         self.categorical, self.na_values = list(categorical), na_values
         self.max_levels, self.sep, self.positive_class = max_levels, sep, positive_class
+        self.missing_indicator = missing_indicator
 
     def given(self):
         """Whether any option differs from its default (then the input is a table)."""
@@ -189,6 +192,9 @@ def build_table(plan, schema, column_roles, options, drop_first, path):
                 column.update(type="numeric", mean=summary["sum"] / n if n else 0.0)
                 if role == "feature":
                     feature_names.append(names[j])
+                    if options.missing_indicator and summary["missing"]:
+                        column["indicator"] = True
+                        feature_names.append(names[j] + "=" + MISSING_NAME)
         columns.append(column)
     return {"sep": plan["sep"], "na_values": plan["na_values"], "n_columns": len(schema),
             "columns": columns, "feature_names": feature_names,

@@ -276,14 +276,7 @@ def train(config, runner, checkpoint_dir=None, resume=False, report=None):
         _check_finite_state(config, run)
         _save_checkpoint(checkpoint_dir, config, run)
         report(run["history"][-1])
-    model = _model(config, spec, run, solver, scale, class_weights)
-    if spec.table:
-        model.update(table=spec.table, feature_names=spec.table["feature_names"],
-                     n_passes=model["n_passes"] + 1, schema_passes=1,
-                     missing_labels=run["history"][0].get("missing_labels", 0))
-    if class_names:
-        model["classes"] = class_names
-    return model
+    return _model(config, spec, run, solver, scale, class_weights, class_names)
 
 
 def _fit_table(config, spec, runner):
@@ -442,7 +435,7 @@ def _classes(config, labels):
     return sorted(int(v) for v in found)
 
 
-def _model(config, spec, run, solver, scale, class_weights=None):
+def _model(config, spec, run, solver, scale, class_weights=None, class_names=None):
     stop_reason = solver.stop_reason or "max_iter (%d passes) reached" % config.max_iter
     kind = multiclass_kind(config, run["classes"])
     model = {
@@ -463,6 +456,12 @@ def _model(config, spec, run, solver, scale, class_weights=None):
         model["class_weights"] = class_weights
     if config.weighted():
         model["weight_sum"] = run["history"][-1]["weight_sum"]
+    if spec.table:
+        model.update(table=spec.table, feature_names=spec.table["feature_names"],
+                     n_passes=model["n_passes"] + 1, schema_passes=1,
+                     missing_labels=run["history"][0].get("missing_labels", 0))
+    if class_names:
+        model["classes"] = class_names
     if kind == "ovr":
         model["summary"] = {"unavailable": "one-vs-rest fits K separate binary models, not "
                                            "one likelihood; train --multiclass multinomial"}

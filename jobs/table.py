@@ -7,7 +7,8 @@ line block and turn it into numbers:
   after stripping spaces); ``n_columns``: fields per row.
 - ``columns``: one dict per input column, in file order, with ``name``, ``role``
   (``feature``, ``label``, ``weight`` or ``ignored``) and, for features and labels, ``type``:
-  ``numeric`` (with ``mean``, the value a missing feature takes) or ``categorical`` (with
+  ``numeric`` (with ``mean``, the value a missing feature takes, and ``indicator``: a 0/1
+  column "was missing" follows it) or ``categorical`` (with
   ``levels``, the sorted kept levels, ``null`` standing for "missing", and ``drop_first``:
   the first level gets no column, the reference of an unpenalized fit); a feature's
   ``offset`` is its first column in the encoded rows.
@@ -159,6 +160,8 @@ def encode_block(lines, table):
             _flag(ok, reasons, ~good & ~missing, "column %r: %%r is not a number (if it means "
                   "missing, add it to --na-values)" % spec["name"], values)
             X[:, spec["offset"]] = np.where(missing, spec["mean"], np.nan_to_num(numbers))
+            if spec.get("indicator"):
+                X[:, spec["offset"] + 1] = missing
         elif role == "feature":
             index = _level_index(values, missing, spec["levels"])
             first = 1 if spec.get("drop_first") else 0

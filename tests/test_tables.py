@@ -285,3 +285,21 @@ def test_quoted_numbers_train_like_plain_ones(tmp_path):
     assert "table" not in one and two["feature_names"] == ["a", "b"]
     assert two["objective"] == pytest.approx(one["objective"], rel=1e-12)
     np.testing.assert_allclose(two["coef"], one["coef"], rtol=1e-10)
+
+
+def test_missing_indicator_equals_simple_imputers_add_indicator(penguins):
+    path, df = penguins
+    model = fit("logistic", path, table={"label": "sex", "missing_indicator": True,
+                                         "ignore": ["species", "island", "year"]}, l2=0.01)
+    numeric = NUMERIC[:4]
+    assert model["feature_names"] == [x for c in numeric for x in (c, c + "=(missing)")]
+    kept = df[df["sex"].notna()]
+    imputer = SimpleImputer(strategy="mean", add_indicator=True).fit(df[numeric])
+    Z = imputer.transform(kept[numeric])
+    sk = LogisticRegression(C=1 / (len(kept) * 0.01), tol=1e-12, solver="newton-cholesky").fit(
+        Z, kept["sex"])
+    order = [0, 2, 4, 6, 1, 3, 5, 7]  # ours: value, indicator per column; sklearn: values first
+    np.testing.assert_allclose(np.asarray(model["coef"])[order], sk.coef_[0], rtol=1e-6,
+                               atol=1e-9)
+    np.testing.assert_allclose(to_sklearn(model).predict_proba(kept), sk.predict_proba(Z),
+                               rtol=1e-9)
