@@ -43,6 +43,10 @@ def partition(inputs, output_dir, parts, by, runner, key_col=None, seed=0, heade
         raise MrlearnError("need --parts >= 1 and --by one of %s" % ", ".join(METHODS))
     check_outputs(inputs, output_dir=output_dir)
     spec = describe_inputs(inputs, None, header, format, n_features)
+    if spec.plan:
+        raise MrlearnError("partition splits tables of numbers; %s is a table with text, quoted or "
+                           "missing values: train, predict and evaluate read it directly"
+                           % spec.files[0])
     if spec.format == "libsvm" or spec.packed:
         raise MrlearnError("partition splits CSV rows; %s is %s" % (
             spec.files[0], "libsvm" if spec.format == "libsvm" else "packed by prepare"))

@@ -28,6 +28,10 @@ def prepare(inputs, output_dir, runner, parts=None, header="auto", skip_bad_rows
         raise MrlearnError("--parts must be at least 1, not %d" % parts)
     check_outputs(inputs, output_dir=output_dir)
     spec = describe_inputs(inputs, None, header, format, n_features)
+    if spec.plan:
+        raise MrlearnError("prepare packs tables of numbers; %s is a table with text, quoted or "
+                           "missing values: train, predict and evaluate read it directly"
+                           % spec.files[0])
     if spec.format == "libsvm":
         if spec.sparse:
             raise MrlearnError("prepare packs dense rows: %d features is too wide; train on "

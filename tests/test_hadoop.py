@@ -129,6 +129,24 @@ def test_logistic_newton_on_the_cluster_equals_inline(on_cluster, small_logistic
     assert len(state["history"]) == trained["n_passes"]
 
 
+def test_a_table_on_the_cluster_equals_inline(on_cluster, tmp_path):
+    """Quoted commas, every NA spelling, text columns: schema pass and QR pass on HDFS."""
+    from test_tables import assert_same_table, nasty_table
+    local = tmp_path / "table.csv"
+    lines = nasty_table(np.random.default_rng(5), 2000, ",")
+    local.write_text(lines[0] + ",amount\n"
+                     + "".join(line + ",%d\n" % i for i, line in enumerate(lines[1:])))
+    data = _on_hdfs(str(local), "table.csv")
+    model = "hdfs:///user/mrlearn/models/table.json"
+    assert run_cli(*_train_args(on_cluster, "--algo", "linear", "--label", "amount",
+                                "--max-levels", "20", "--input", data, "--model", model)) == 0
+    trained = json.loads(hdfs_utils.read_text(model))
+    inline = fit("linear", str(local), table={"label": "amount", "max_levels": 20})
+    assert_same_table(trained["table"], inline["table"])
+    assert trained["n_passes"] == 2
+    np.testing.assert_allclose(theta_of(trained), theta_of(inline), rtol=1e-9)
+
+
 def test_kmeans_on_the_cluster_equals_inline(on_cluster, blobs):
     data = _on_hdfs(blobs, "blobs.csv")
     model = "hdfs:///user/mrlearn/models/kmeans.json"

@@ -303,3 +303,33 @@ def test_missing_indicator_equals_simple_imputers_add_indicator(penguins):
                                atol=1e-9)
     np.testing.assert_allclose(to_sklearn(model).predict_proba(kept), sk.predict_proba(Z),
                                rtol=1e-9)
+
+
+@pytest.mark.parametrize("command", [["prepare"], ["partition", "--parts", "2", "--by", "hash"]])
+def test_prepare_and_partition_refuse_tables_in_one_line(command, penguins, tmp_path, capsys):
+    path, _ = penguins
+    out = tmp_path / "out"
+    assert run_cli(*command, "--input", path, "--output", str(out)) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "is a table with text, quoted or missing values" in err[0]
+    assert not out.exists()
+
+
+def assert_same_table(a, b):
+    """Equal encodings, the imputation means to rounding (sums add in split order)."""
+    means = [[c.pop("mean", None) for c in t["columns"]] for t in (a, b)]
+    assert a == b
+    np.testing.assert_allclose(*[[m or 0.0 for m in ms] for ms in means], rtol=1e-13)
+
+
+@pytest.mark.local_runner
+def test_local_runner_gives_the_inline_model_on_a_table(tmp_path):
+    """Splits of a table on 4 local mappers: the same encoding and model as one inline."""
+    path = tmp_path / "table.csv"
+    path.write_text("\n".join(nasty_table(np.random.default_rng(2), 3000, ";")) + "\n")
+    options = dict(table={"label": "answer", "max_levels": 50}, l2=1e-3)
+    local = fit("logistic", str(path), runner="local", mappers=4, **options)
+    inline = fit("logistic", str(path), **options)
+    assert_same_table(local["table"], inline["table"])
+    assert local["n_passes"] == inline["n_passes"]
+    np.testing.assert_allclose(local["coef"], inline["coef"], rtol=1e-9, atol=1e-12)
