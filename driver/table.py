@@ -9,6 +9,7 @@ one pass more (the schema pass) before training; predict and evaluate take the e
 from the model and cost none.
 """
 from driver.errors import MrlearnError
+from jobs.parsing import is_number
 from jobs.table import NA_VALUES, split_fields
 
 HEAD_LINES = 200
@@ -68,14 +69,6 @@ def detect_sep(lines):
     return best
 
 
-def _is_number(text):
-    try:
-        float(text)
-    except ValueError:
-        return False
-    return True
-
-
 def table_plan(path, head, header, options):
     """``(plan, has_header)`` for the CSV file ``path`` whose first lines are ``head``:
     ``plan`` None when it is a table of numbers (the fast path), else ``{sep, names,
@@ -88,7 +81,7 @@ def table_plan(path, head, header, options):
     sep = options.sep or detect_sep([line for line in head[:20] if line.strip()])
     rows = [row for row in split_fields(head, sep) if row]
     first = rows[0]
-    has_header = header == "yes" or (header == "auto" and not any(map(_is_number, first)))
+    has_header = header == "yes" or (header == "auto" and not any(map(is_number, first)))
     na_values = list(NA_VALUES if options.na_values is None else options.na_values)
     if options.given() or sep != "," or any('"' in line for line in head) or _has_text(
             rows[1:], na_values):
@@ -100,13 +93,13 @@ def table_plan(path, head, header, options):
 def _has_text(rows, na_values):
     """Whether ``rows`` hold a missing value that is not a number, or a column whose
     present values are mostly text."""
-    missing = {v for v in na_values if not _is_number(v)}
+    missing = {v for v in na_values if not is_number(v)}
     width = len(rows[0]) if rows else 0
     columns = zip(*[row for row in rows if len(row) == width])
     for values in columns:
         if missing.intersection(values):
             return True
-        text = sum(not _is_number(v) for v in values)
+        text = sum(not is_number(v) for v in values)
         if 2 * text > len(values):
             return True
     return False

@@ -131,8 +131,8 @@ class BlockJob(MRJob):
         else:
             values, bad = parse_csv_block(self.buffer, self.params["n_columns"])
             X, y, w = self._split(values)
-        row_index = ((lambda: rows.tolist()) if self.params.get("table") and not libsvm
-                     else (lambda: self._row_index(bad, libsvm)))
+        row_index = (rows.tolist if self.params.get("table") and not libsvm
+                     else lambda: self._row_index(bad, libsvm))
         X, y, w, bad = self._check_rows(X, y, w, bad, row_index)
         if bad:
             self._note_bad_rows(bad)

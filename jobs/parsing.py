@@ -18,7 +18,8 @@ def _usable(values):
     return np.abs(values) <= MAX_ABS_VALUE
 
 
-def _field_is_number(field):
+def is_number(field):
+    """Whether ``field`` (str) reads as a float (``nan`` and ``inf`` do)."""
     try:
         float(field)
     except ValueError:
@@ -28,7 +29,7 @@ def _field_is_number(field):
 
 def looks_like_header(line):
     """True when no comma-separated field of ``line`` is a number (``label,x1,x2``)."""
-    return not any(_field_is_number(f) for f in line.split(","))
+    return not any(is_number(f) for f in line.split(","))
 
 
 def count_columns(line):
@@ -90,7 +91,7 @@ def _text_reason(line, fields):
     """Why a line of the right width is not a row of numbers, and what to do about it."""
     if "\x00" in line or "\ufffd" in line:
         return "not UTF-8 text (UTF-16 or binary?): save the file as UTF-8 CSV"
-    col = next(k for k, f in enumerate(fields) if not _field_is_number(f))
+    col = next(k for k, f in enumerate(fields) if not is_number(f))
     field = fields[col].strip()
     if field.startswith('"') or field.startswith("'"):
         return ("field %d is quoted (%r): write numbers without quotes" % (col + 1, field[:40]))

@@ -37,7 +37,7 @@ import csv
 
 import numpy as np
 
-from jobs.parsing import MAX_ABS_VALUE
+from jobs.parsing import MAX_ABS_VALUE, is_number
 
 NA_VALUES = ("", "NA", "N/A", "NaN", "nan", "null", "NULL", "None", "?")
 """Tokens read as "missing" unless ``--na-values`` gives others."""
@@ -69,14 +69,6 @@ def _columns(fields, n_columns):
     return columns, kept, bad
 
 
-def _is_number(text):
-    try:
-        float(text)
-    except ValueError:
-        return False
-    return True
-
-
 def _numbers(values):
     """``(numbers (k,), ok (k,) bool)``: ``values`` (str array) as float64; NaN where a value
     is text, infinite or beyond MAX_ABS_VALUE (only the distinct values are examined one by
@@ -85,7 +77,7 @@ def _numbers(values):
         numbers = values.astype(np.float64)
     except ValueError:
         distinct, inverse = np.unique(values, return_inverse=True)
-        as_float = np.array([float(v) if _is_number(v) else np.nan for v in distinct.tolist()])
+        as_float = np.array([float(v) if is_number(v) else np.nan for v in distinct.tolist()])
         numbers = as_float[inverse.reshape(-1)]
     ok = np.abs(numbers) <= MAX_ABS_VALUE
     return np.where(ok, numbers, np.nan), ok
