@@ -23,7 +23,7 @@ from driver.predict import predict
 from driver.prepare import prepare
 from driver.summary import format_summary
 from driver.kmeans import DEFAULT_N_INIT, INITS
-from driver.table import DEFAULT_MAX_LEVELS, TableOptions
+from driver.table import DEFAULT_MAX_LEVELS, NA_MODES, TableOptions
 from driver.locations import check_outputs
 from driver.multiclass import KINDS
 from driver.train import ALGOS, TrainConfig, train
@@ -109,10 +109,16 @@ def _add_runner_args(parser):
                         help="emr: leave the cluster this command creates running")
 
 
+def column_ref(text):
+    """A column given by 0-based number (int) or by name (str)."""
+    return int(text) if text.lstrip("-").isdigit() else text
+
+
 def _add_weight_col_arg(parser):
-    parser.add_argument("--weight-col", type=int, help="0-based column of row weights (>= 0; "
-                        "CSV and packed input): weighted mean loss and metrics, as scikit-learn's "
-                        "sample_weight")
+    parser.add_argument("--weight-col", type=column_ref,
+                        help="0-based column, or name, of row weights (>= 0; CSV and packed "
+                             "input): weighted mean loss and metrics, as scikit-learn's "
+                             "sample_weight")
 
 
 def column_list(text):
@@ -145,6 +151,9 @@ def _add_table_args(parser):
                             "encode as all zeros, as unseen ones (default %(default)s)")
     group.add_argument("--sep", type=separator, help="field separator: , ; | or tab (default: "
                        "detected)")
+    group.add_argument("--na", choices=NA_MODES, default="impute",
+                       help="a missing feature value: impute (column mean, or a level of its "
+                            "own; default) or error (a bad row)")
     group.add_argument("--missing-indicator", action="store_true",
                        help="add a 0/1 column after each numeric feature with missing values")
     group.add_argument("--positive-class", help="text labels of two classes: the positive one "
@@ -161,7 +170,7 @@ def _table_options(args):
                         categorical=args.categorical, na_values=args.na_values,
                         max_levels=args.max_levels, sep=args.sep,
                         positive_class=args.positive_class,
-                        missing_indicator=args.missing_indicator)
+                        missing_indicator=args.missing_indicator, na=args.na)
 
 
 def build_parser():

@@ -70,11 +70,18 @@ class InputSpec:
 
 def describe_inputs(paths, label_col=0, header="auto", format="auto", n_features=None,
                     weight_col=None, table_options=None):
-    """:func:`describe_layout`, with ``weight_col`` (0-based column of row weights, or None)
-    checked against the layout: a CSV or packed column other than the label's."""
+    """:func:`describe_layout`, with ``weight_col`` (0-based column of row weights, its name,
+    or None) checked against the layout: a CSV or packed column other than the label's. A
+    name makes the input a table (its names come from the header)."""
+    if isinstance(weight_col, str):
+        table_options = TableOptions.from_json(dict((table_options or TableOptions()).to_json(),
+                                                    weight=weight_col))
     spec = describe_layout(paths, label_col, header, format, n_features, table_options)
     if weight_col is None:
         return spec
+    if isinstance(weight_col, str):
+        names = spec.plan["names"] if spec.plan else None
+        weight_col = column_index(names, spec.n_columns, weight_col, "--weight-col")
     if spec.format == "libsvm":
         raise MrlearnError("--weight-col applies to CSV and packed input, not libsvm (%s); "
                            "convert the file to CSV with the weights in a column" % spec.files[0])
@@ -141,10 +148,11 @@ def _expand(paths):
     return files
 
 
-def describe_table_inputs(paths, table, header="auto"):
+def describe_table_inputs(paths, table, header="auto", weight_col=None):
     """Describe ``paths`` for applying a model fitted on a table with encoding ``table``:
     the separator detected anew, columns found by name when the files have a header (any
-    order, extra columns ignored, the label optional), else in the model's order."""
+    order, extra columns ignored, the label optional), else in the model's order;
+    ``weight_col`` (number or name) makes a column the row weights."""
     files = _expand(paths)
     first, head = _first_lines(files)
     sep = detect_sep([line for line in head[:20] if line.strip()])
@@ -156,9 +164,18 @@ def describe_table_inputs(paths, table, header="auto"):
         raise MrlearnError("%s has %d columns on its first line and no header naming the "
                            "model's columns (%s); add the header line" % (
                                first, len(rows[0]), ", ".join(sorted(used)[:10])))
+    fitted["columns"] = [dict(c, role="ignored") if c["role"] == "weight" else c
+                         for c in fitted["columns"]]  # weights only with --weight-col
+    if weight_col is not None:
+        j = column_index(names, fitted["n_columns"], weight_col, "--weight-col")
+        if fitted["columns"][j]["role"] != "ignored":
+            raise MrlearnError("--weight-col %s is a %s column of the model"
+                               % (weight_col, fitted["columns"][j]["role"]))
+        fitted["columns"][j] = {"name": fitted["columns"][j]["name"], "role": "weight"}
     roles = [c["role"] for c in fitted["columns"]]
     spec = InputSpec(files, fitted["n_columns"], roles.index("label") if "label" in roles
                      else None, "yes" if names else "no")
+    spec.weight_col = roles.index("weight") if "weight" in roles else None
     spec.table = fitted
     return spec
 

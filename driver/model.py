@@ -190,7 +190,7 @@ def inputs_for_model(model, inputs, label_col="default", header="auto", weight_c
     rows have exactly the model's features (then there is no label column). None: no label.
     """
     if "table" in model:
-        return describe_table_inputs(inputs, model["table"], header)
+        return describe_table_inputs(inputs, model["table"], header, weight_col)
     default = label_col == "default"
     if default:
         label_col = None if model["algo"] == "kmeans" else 0

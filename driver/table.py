@@ -15,6 +15,7 @@ from jobs.table import NA_VALUES, split_fields
 HEAD_LINES = 200
 SEPARATORS = (",", "\t", ";", "|")
 DEFAULT_MAX_LEVELS = 1000
+NA_MODES = ("impute", "error")
 MISSING_NAME = "(missing)"
 """How the missing level of a categorical column shows in feature names."""
 
@@ -25,14 +26,16 @@ class TableOptions:
     values are levels even when numbers), ``na_values`` (None = :data:`NA_VALUES`),
     ``max_levels`` (kept levels per categorical column), ``sep`` (None = detected),
     ``positive_class`` (binary string labels; None = the second in sorted order),
-    ``missing_indicator`` (a 0/1 column after each numeric feature that had missing values)."""
+    ``missing_indicator`` (a 0/1 column after each numeric feature that had missing values),
+    ``na`` (``impute``, or ``error``: a missing feature value makes a bad row), ``weight``
+    (the name of the weight column, when ``--weight-col`` gives one)."""
 
     FIELDS = ("label", "features", "ignore", "categorical", "na_values", "max_levels", "sep",
-              "positive_class", "missing_indicator")
+              "positive_class", "missing_indicator", "na", "weight")
 
     def __init__(self, label=None, features=None, ignore=(), categorical=(), na_values=None,
                  max_levels=DEFAULT_MAX_LEVELS, sep=None, positive_class=None,
-                 missing_indicator=False):
+                 missing_indicator=False, na="impute", weight=None):
         if sep is not None and sep not in SEPARATORS:
             raise MrlearnError("--sep must be one of %s, not %r"
                                % (", ".join(repr(s) for s in SEPARATORS), sep))
@@ -41,7 +44,9 @@ class TableOptions:
         self.label, self.features, self.ignore = label, features, list(ignore)
         self.categorical, self.na_values = list(categorical), na_values
         self.max_levels, self.sep, self.positive_class = max_levels, sep, positive_class
-        self.missing_indicator = missing_indicator
+        if na not in NA_MODES:
+            raise MrlearnError("--na must be impute or error, not %r" % na)
+        self.missing_indicator, self.na, self.weight = missing_indicator, na, weight
 
     def given(self):
         """Whether any option differs from its default (then the input is a table)."""
@@ -191,7 +196,7 @@ def build_table(plan, schema, column_roles, options, drop_first, path):
         columns.append(column)
     return {"sep": plan["sep"], "na_values": plan["na_values"], "n_columns": len(schema),
             "columns": columns, "feature_names": feature_names,
-            "n_features": len(feature_names)}
+            "n_features": len(feature_names), "na_error": options.na == "error"}
 
 
 def _levels(summary, name, role, options, path):

@@ -4,7 +4,8 @@ A *table* description (the pass parameter ``table``, a JSON dict) says how to re
 line block and turn it into numbers:
 
 - ``sep``: the field separator; ``na_values``: the tokens that mean "missing" (compared
-  after stripping spaces); ``n_columns``: fields per row.
+  after stripping spaces; with ``na_error`` a missing feature value makes a bad row);
+  ``n_columns``: fields per row.
 - ``columns``: one dict per input column, in file order, with ``name``, ``role``
   (``feature``, ``label``, ``weight`` or ``ignored``) and, for features and labels, ``type``:
   ``numeric`` (with ``mean``, the value a missing feature takes, and ``indicator``: a 0/1
@@ -147,6 +148,9 @@ def encode_block(lines, table):
         if role == "ignored":
             continue
         missing = np.isin(values, table["na_values"])
+        if role == "feature" and table.get("na_error"):
+            _flag(ok, reasons, missing, "column %r: %%r is a missing value (--na error)"
+                  % spec["name"], values)
         if role == "feature" and spec["type"] == "numeric":
             numbers, good = _numbers(values)
             _flag(ok, reasons, ~good & ~missing, "column %r: %%r is not a number (if it means "

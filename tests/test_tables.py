@@ -12,6 +12,7 @@ from scipy.special import logsumexp
 from sklearn.compose import ColumnTransformer
 from sklearn.impute import SimpleImputer
 from sklearn.linear_model import LinearRegression, LogisticRegression
+from sklearn.metrics import log_loss
 from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import OneHotEncoder
 
@@ -160,6 +161,33 @@ def test_penguins_least_squares_drops_a_reference_level_and_skips_missing_labels
     assert model["intercept"] == pytest.approx(sk.intercept_, rel=1e-9)
 
 
+def test_vega_cars_ridge_equals_the_sklearn_pipeline(tmp_path):
+    """vega_datasets' local cars as to_csv writes it: car names (300 levels), dates as text,
+    missing horsepower and labels; Ridge(alpha = n l2) on the same encoding."""
+    from sklearn.linear_model import Ridge
+    from vega_datasets import data
+    df = data.cars()
+    path = tmp_path / "cars.csv"
+    df.to_csv(path, index=False)
+    raw = pd.read_csv(path)  # the dates as the text they are in the file
+    l2 = 1e-3
+    model = fit("linear", str(path), table={"label": "Miles_per_Gallon"}, l2=l2)
+    kept = raw[raw["Miles_per_Gallon"].notna()]
+    numeric = ["Cylinders", "Displacement", "Horsepower", "Weight_in_lbs", "Acceleration"]
+    text = ["Name", "Year", "Origin"]
+    encoder = sklearn_encoder(raw, numeric, text).fit(raw)
+    sk = Ridge(alpha=len(kept) * l2, tol=1e-12).fit(encoder.transform(kept),
+                                                    kept["Miles_per_Gallon"])
+    assert model["n_rows"] == len(kept) == 398 and model["missing_labels"] == 8
+    assert model["n_features"] == len(sk.coef_)
+    exported = to_sklearn(model)
+    np.testing.assert_allclose(exported.predict(raw), sk.predict(encoder.transform(raw)),
+                               rtol=1e-8)
+    residual = sk.predict(encoder.transform(kept)) - kept["Miles_per_Gallon"]
+    objective = 0.5 * np.mean(residual ** 2) + 0.5 * l2 * np.sum(sk.coef_ ** 2)
+    assert model["objective"] == pytest.approx(objective, rel=1e-8)
+
+
 def test_binary_text_labels_and_positive_class(penguins, tmp_path):
     path, df = penguins
     default = fit("logistic", path, table={"label": "sex"}, l2=0.01)
@@ -242,6 +270,9 @@ def test_kmeans_on_a_table(penguins):
     (["--label", "species", "--positive-class", "Adelie"], "--positive-class applies to two"),
     (["--label", "sex", "--positive-class", "other"], "--positive-class 'other' is not a class"),
     (["--label", "species", "--label-col", "1"], "give --label or --label-col, not both"),
+    (["--label", "species", "--weight-col", "nope"], "--weight-col 'nope' is not a column"),
+    (["--label", "species", "--na", "drop"], "argument --na: invalid choice: 'drop' (choose from"),
+    (["--label", "species", "--categorical", "bill"], "--categorical 'bill' is not a column"),
     (["--label", "species", "--ignore", "island,sex,bill_length_mm,bill_depth_mm,"
       "flipper_length_mm,body_mass_g,year"], "no feature column is left"),
 ])
@@ -333,3 +364,39 @@ def test_local_runner_gives_the_inline_model_on_a_table(tmp_path):
     assert_same_table(local["table"], inline["table"])
     assert local["n_passes"] == inline["n_passes"]
     np.testing.assert_allclose(local["coef"], inline["coef"], rtol=1e-9, atol=1e-12)
+
+
+def test_na_error_makes_missing_feature_values_bad_rows(penguins, tmp_path, capsys):
+    path, df = penguins
+    model = tmp_path / "m.json"
+    argv = ["train", "--algo", "logistic", "--input", path, "--label", "species", "--model",
+            str(model), "--na", "error", "-q"]
+    assert run_cli(*argv) == 2
+    err = capsys.readouterr().err
+    assert "line 5: column 'bill_length_mm': '' is a missing value (--na error)" in err
+    assert run_cli(*argv, "--skip-bad-rows", "--max-bad-fraction", "0.1") == 0
+    assert json.loads(model.read_text())["bad_rows"] == int(df.drop(columns="species")
+                                                          .isna().any(axis=1).sum())
+
+
+def test_weight_column_by_name_equals_by_number_and_weighs_evaluate(penguins, tmp_path,
+                                                                    capsys):
+    path, df = penguins
+    weighted = tmp_path / "weighted.csv"
+    df.assign(w=np.arange(len(df)) % 3 + 0.5).to_csv(weighted, index=False)
+    options = dict(table={"label": "species"}, l2=0.01)
+    by_name = fit("logistic", str(weighted), weight_col="w", **options)
+    by_number = fit("logistic", str(weighted), weight_col=8, **options)
+    assert "w" not in by_name["feature_names"] and by_name["weight_sum"] == by_number["weight_sum"]
+    np.testing.assert_allclose(by_name["coef"], by_number["coef"], rtol=1e-12)
+    model_path = tmp_path / "m.json"
+    model_path.write_text(json.dumps(by_name))
+    raw = pd.read_csv(weighted)
+    probabilities = to_sklearn(by_name).predict_proba(raw)
+    for argv, w in (([], None), (["--weight-col", "w"], raw["w"])):
+        capsys.readouterr()
+        assert run_cli("evaluate", "--model", str(model_path), "--input", str(weighted),
+                       "--json", *argv) == 0
+        metrics = json.loads(capsys.readouterr().out)
+        assert metrics["log_loss"] == pytest.approx(
+            log_loss(raw["species"], probabilities, sample_weight=w), rel=1e-9)
