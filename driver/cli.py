@@ -154,6 +154,9 @@ def _add_table_args(parser):
     group.add_argument("--na", choices=NA_MODES, default="impute",
                        help="a missing feature value: impute (column mean, or a level of its "
                             "own; default) or error (a bad row)")
+    group.add_argument("--hash-categorical", type=positive_int, metavar="B",
+                       help="hash text columns of more than --max-levels levels into 2^B shared "
+                            "columns (signed, VW style) instead of keeping the most frequent")
     group.add_argument("--missing-indicator", action="store_true",
                        help="add a 0/1 column after each numeric feature with missing values")
     group.add_argument("--positive-class", help="text labels of two classes: the positive one "
@@ -170,7 +173,8 @@ def _table_options(args):
                         categorical=args.categorical, na_values=args.na_values,
                         max_levels=args.max_levels, sep=args.sep,
                         positive_class=args.positive_class,
-                        missing_indicator=args.missing_indicator, na=args.na)
+                        missing_indicator=args.missing_indicator, na=args.na,
+                        hash_categorical=args.hash_categorical)
 
 
 def build_parser():

@@ -15,11 +15,13 @@ objective's denominator; ``params`` hold ``weight_col`` / ``class_weight``) and,
 weights, ``class_weights`` (label key -> resolved weight). No pickle anywhere.
 """
 import json
+from functools import partial
 
 import numpy as np
 
 import hdfs_utils
 from driver.errors import MrlearnError
+from jobs.table import hash_values
 from driver.inputs import describe_table_inputs, describe_inputs
 
 FORMAT = "mrlearn-model"
@@ -108,9 +110,11 @@ def _table_problem(model, d):
     table = model["table"]
     try:
         widths = [1 + bool(c.get("indicator")) if c.get("type") == "numeric"
+                  else 0 if c.get("type") == "hashed"
                   else len(c["levels"]) - bool(c["drop_first"])
                   for c in table["columns"] if c["role"] == "feature"]
-        ok = sum(widths) == d == table["n_features"] == len(table["feature_names"])
+        hashed = 1 << table["hash_bits"] if "hash_bits" in table else 0
+        ok = sum(widths) + hashed == d == table["n_features"] == len(table["feature_names"])
         label = [c for c in table["columns"] if c["role"] == "label"]
     except (KeyError, TypeError, AttributeError):
         ok = False
@@ -227,14 +231,17 @@ def _table_pipeline(table, est):
     from sklearn.compose import ColumnTransformer
     from sklearn.impute import SimpleImputer
     from sklearn.pipeline import Pipeline
-    from sklearn.preprocessing import OneHotEncoder
+    from sklearn.preprocessing import FunctionTransformer, OneHotEncoder
 
     features = sorted((c for c in table["columns"] if c["role"] == "feature"),
                       key=lambda c: c["offset"])
     rows = max([len(c.get("levels", ())) for c in features] + [2])
     steps, frame = [], {}
+    hashed = [c["name"] for c in features if c["type"] == "hashed"]
     for c in features:
-        if c["type"] == "numeric":
+        if c["type"] == "hashed":
+            frame[c["name"]] = ["x"] * rows
+        elif c["type"] == "numeric":
             steps.append((c["name"], SimpleImputer(strategy="mean",
                                                    add_indicator=bool(c.get("indicator"))),
                           [c["name"]]))
@@ -245,8 +252,23 @@ def _table_pipeline(table, est):
                 categories=[levels], drop="first" if c["drop_first"] else None,
                 handle_unknown="ignore", sparse_output=False), [c["name"]]))
             frame[c["name"]] = (levels * rows)[:rows]
+    if hashed:
+        steps.append(("hashed", FunctionTransformer(
+            partial(_hash_frame, bits=table["hash_bits"]), validate=False), hashed))
     encode = ColumnTransformer(steps).fit(pd.DataFrame(frame))
     return Pipeline([("encode", encode), ("model", est)])
+
+
+def _hash_frame(frame, bits):
+    """The hashed columns of a DataFrame ``frame`` as :func:`jobs.table.hash_values` encodes
+    them: (n, 2^bits), NaN the missing value."""
+    out = np.zeros((len(frame), 1 << bits))
+    for name in frame.columns:
+        missing = frame[name].isna().to_numpy()
+        values = frame[name].astype(str).to_numpy().astype(str)
+        index, sign = hash_values(name, values, missing, bits)
+        np.add.at(out, (np.arange(len(frame)), index), sign)
+    return out
 
 
 def _estimator(model):

@@ -10,12 +10,13 @@ from the model and cost none.
 """
 from driver.errors import MrlearnError
 from jobs.parsing import is_number
-from jobs.table import NA_VALUES, split_fields
+from jobs.table import LEVELS_CAP, NA_VALUES, split_fields
 
 HEAD_LINES = 200
 SEPARATORS = (",", "\t", ";", "|")
 DEFAULT_MAX_LEVELS = 1000
 NA_MODES = ("impute", "error")
+MAX_HASH_BITS = 20
 MISSING_NAME = "(missing)"
 """How the missing level of a categorical column shows in feature names."""
 
@@ -28,14 +29,16 @@ class TableOptions:
     ``positive_class`` (binary string labels; None = the second in sorted order),
     ``missing_indicator`` (a 0/1 column after each numeric feature that had missing values),
     ``na`` (``impute``, or ``error``: a missing feature value makes a bad row), ``weight``
-    (the name of the weight column, when ``--weight-col`` gives one)."""
+    (the name of the weight column, when ``--weight-col`` gives one), ``hash_categorical``
+    (bits B: text feature columns of more than ``max_levels`` levels are hashed, signed,
+    into one shared space of 2^B columns instead of truncated)."""
 
     FIELDS = ("label", "features", "ignore", "categorical", "na_values", "max_levels", "sep",
-              "positive_class", "missing_indicator", "na", "weight")
+              "positive_class", "missing_indicator", "na", "weight", "hash_categorical")
 
     def __init__(self, label=None, features=None, ignore=(), categorical=(), na_values=None,
                  max_levels=DEFAULT_MAX_LEVELS, sep=None, positive_class=None,
-                 missing_indicator=False, na="impute", weight=None):
+                 missing_indicator=False, na="impute", weight=None, hash_categorical=None):
         if sep is not None and sep not in SEPARATORS:
             raise MrlearnError("--sep must be one of %s, not %r"
                                % (", ".join(repr(s) for s in SEPARATORS), sep))
@@ -47,6 +50,10 @@ class TableOptions:
         if na not in NA_MODES:
             raise MrlearnError("--na must be impute or error, not %r" % na)
         self.missing_indicator, self.na, self.weight = missing_indicator, na, weight
+        if hash_categorical is not None and not 1 <= hash_categorical <= MAX_HASH_BITS:
+            raise MrlearnError("--hash-categorical takes bits from 1 to %d, not %d"
+                               % (MAX_HASH_BITS, hash_categorical))
+        self.hash_categorical = hash_categorical
 
     def given(self):
         """Whether any option differs from its default (then the input is a table)."""
@@ -175,7 +182,9 @@ def build_table(plan, schema, column_roles, options, drop_first, path):
         if role in ("feature", "label"):
             text = j in forced or summary.get("overflow") or (
                 sum(summary["levels"].values()) > summary["numbers"])
-            if text:
+            if text and role == "feature" and _hashed(summary, options):
+                column.update(type="hashed", offset=None)  # set below: the shared space
+            elif text:
                 column.update(_levels(summary, names[j], role, options, path))
                 if role == "feature":
                     column["drop_first"] = bool(drop_first and not column.pop("truncated"))
@@ -194,9 +203,23 @@ def build_table(plan, schema, column_roles, options, drop_first, path):
                         column["indicator"] = True
                         feature_names.append(names[j] + "=" + MISSING_NAME)
         columns.append(column)
-    return {"sep": plan["sep"], "na_values": plan["na_values"], "n_columns": len(schema),
-            "columns": columns, "feature_names": feature_names,
-            "n_features": len(feature_names), "na_error": options.na == "error"}
+    table = {"sep": plan["sep"], "na_values": plan["na_values"], "n_columns": len(schema),
+             "columns": columns, "na_error": options.na == "error"}
+    if any(c.get("type") == "hashed" for c in columns):
+        for c in columns:
+            if c.get("type") == "hashed":
+                c["offset"] = len(feature_names)
+        feature_names += ["hash[%d]" % i for i in range(1 << options.hash_categorical)]
+        table["hash_bits"] = options.hash_categorical
+    return dict(table, feature_names=feature_names, n_features=len(feature_names))
+
+
+def _hashed(summary, options):
+    """Whether ``--hash-categorical`` hashes a text feature column: one of more levels than
+    ``--max-levels`` keeps (or than the schema counts)."""
+    return bool(options.hash_categorical) and (
+        summary.get("overflow") or len(summary["levels"]) + bool(summary["missing"])
+        > options.max_levels)
 
 
 def _levels(summary, name, role, options, path):
@@ -204,8 +227,8 @@ def _levels(summary, name, role, options, path):
     categorical column: its ``max_levels`` most frequent values (ties by value)."""
     if summary.get("overflow"):
         raise MrlearnError("column %r of %s has more than %d distinct values: it looks like an "
-                           "identifier; give --ignore %s" % (name, path, len(summary["levels"])
-                                                            or 100000, name))
+                           "identifier; give --ignore %s, or --hash-categorical B to hash it"
+                           % (name, path, LEVELS_CAP, name))
     counts = dict(summary["levels"])
     if summary["missing"] and role == "feature":
         counts[None] = summary["missing"]

@@ -11,8 +11,9 @@ line block and turn it into numbers:
   ``numeric`` (with ``mean``, the value a missing feature takes, and ``indicator``: a 0/1
   column "was missing" follows it) or ``categorical`` (with
   ``levels``, the sorted kept levels, ``null`` standing for "missing", and ``drop_first``:
-  the first level gets no column, the reference of an unpenalized fit); a feature's
-  ``offset`` is its first column in the encoded rows.
+  the first level gets no column, the reference of an unpenalized fit) or ``hashed``
+  (signed hashing, :func:`hash_values`, into the ``2^hash_bits`` columns that all hashed
+  columns share); a feature's ``offset`` is its first column in the encoded rows.
 - ``n_features``: the width of the encoded rows.
 
 Encoded rows (:func:`encode_block`) hold, per feature column in the order of the file
@@ -35,6 +36,7 @@ cannot hold a line break: Hadoop splits input at line ends.
 This module runs on task nodes: no mrjob import, Python 3.9 syntax.
 """
 import csv
+import zlib
 
 import numpy as np
 
@@ -158,6 +160,9 @@ def encode_block(lines, table):
             X[:, spec["offset"]] = np.where(missing, spec["mean"], np.nan_to_num(numbers))
             if spec.get("indicator"):
                 X[:, spec["offset"] + 1] = missing
+        elif role == "feature" and spec["type"] == "hashed":
+            index, sign = hash_values(spec["name"], values, missing, table["hash_bits"])
+            X[np.arange(k), spec["offset"] + index] += sign
         elif role == "feature":
             index = _level_index(values, missing, spec["levels"])
             first = 1 if spec.get("drop_first") else 0
@@ -182,6 +187,20 @@ def encode_block(lines, table):
     rows = np.asarray(kept, dtype=np.int64)[keep]
     return (X[keep], None if y is None else y[keep], None if w is None else w[keep],
             sorted(bad), int((ok & missing_label).sum()), rows)
+
+
+def hash_values(name, values, missing, bits):
+    """``(index (k,), sign (k,))`` of the text ``values`` (k,) of column ``name`` in a space
+    of 2^bits columns: CRC-32 of ``name=value`` (``name=`` plus a NUL for a missing value),
+    the sign from CRC-32 started at 1 (stable across machines and Python versions, unlike
+    ``hash``); only the distinct values are hashed one by one."""
+    keys = np.where(missing, MISSING_LEVEL, values)
+    distinct, inverse = np.unique(keys, return_inverse=True)
+    encoded = [("%s=%s" % (name, v)).encode("utf-8") for v in distinct.tolist()]
+    index = np.array([zlib.crc32(e) & ((1 << bits) - 1) for e in encoded], dtype=np.int64)
+    sign = np.array([1.0 - 2.0 * (zlib.crc32(e, 1) >> 31) for e in encoded])
+    inverse = inverse.reshape(-1)
+    return index[inverse], sign[inverse]
 
 
 def _flag(ok, reasons, wrong, template, values):

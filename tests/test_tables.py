@@ -404,3 +404,37 @@ def test_weight_column_by_name_equals_by_number_and_weighs_evaluate(penguins, tm
         metrics = json.loads(capsys.readouterr().out)
         assert metrics["log_loss"] == pytest.approx(
             log_loss(raw["species"], probabilities, sample_weight=w), rel=1e-9)
+
+
+def test_hash_categorical_hashes_wide_text_columns_like_the_exported_pipeline(tmp_path,
+                                                                             monkeypatch):
+    """Columns beyond --max-levels (or the schema's cap) hash, signed, into 2^B shared
+    columns; predictions equal the exported pipeline's on unseen identifiers."""
+    import zlib
+
+    import jobs.table
+    from jobs.table import hash_values
+    index, sign = hash_values("ident", np.array(["id7", ""]), np.array([False, True]), 8)
+    assert index[0] == zlib.crc32(b"ident=id7") % 256
+    assert sign[0] == (1 if zlib.crc32(b"ident=id7", 1) < 2 ** 31 else -1)
+    assert index[1] == zlib.crc32(b"ident=\x00missing") % 256
+    path = tmp_path / "train.csv"
+    path.write_text("\n".join(nasty_table(np.random.default_rng(0), 3000, ",")) + "\n")
+    monkeypatch.setattr(jobs.table, "LEVELS_CAP", 2000)  # ident's 3000 levels overflow
+    model_path = tmp_path / "m.json"
+    argv = ["train", "--algo", "logistic", "--input", str(path), "--label", "answer",
+            "--model", str(model_path), "--l2", "1e-3", "-q"]
+    assert run_cli(*argv) == 2 and not model_path.exists()
+    assert run_cli(*argv, "--hash-categorical", "6") == 0
+    model = json.loads(model_path.read_text())
+    ident = next(c for c in model["table"]["columns"] if c["name"] == "ident")
+    assert ident["type"] == "hashed" and model["n_features"] == 4 + 1 + 64
+    new = tmp_path / "new.csv"
+    new.write_text("\n".join(nasty_table(np.random.default_rng(1), 300, ",", ids_from=10 ** 6))
+                   + "\n")
+    assert run_cli("predict", "--model", str(model_path), "--input", str(new),
+                   "--output", str(tmp_path / "p")) == 0
+    predicted = open(tmp_path / "p" / "part-00000").read().split()
+    raw = pd.read_csv(new, na_values=["?"])
+    np.testing.assert_allclose([float(p.split(",")[1]) for p in predicted],
+                               to_sklearn(model).predict_proba(raw)[:, 1], rtol=1e-12)
