@@ -243,6 +243,7 @@ def build_parser():
     p.add_argument("--parts", type=positive_int, help="number of packed part files (default: one "
                                              "per input file)")
     _add_input_args(p)
+    _add_table_args(p)
 
     p = sub.add_parser("partition", help="split the rows into exactly N part files")
     p.add_argument("--output", required=True, help="directory to create")
@@ -355,8 +356,10 @@ def cmd_evaluate(args):
 
 def cmd_prepare(args):
     with _runner(args) as runner:
+        table = _table_options(args)
         stats = prepare(args.input, args.output, runner, args.parts, args.header,
-                        args.skip_bad_rows, args.max_bad_fraction, args.format, args.n_features)
+                        args.skip_bad_rows, args.max_bad_fraction, args.format, args.n_features,
+                        table, None if args.label_col in (None, "none") else args.label_col)
     print("%d rows packed into %s%s" % (stats["rows"], args.output, _skipped(stats["bad_rows"])))
 
 

@@ -30,6 +30,7 @@ class InputSpec:
     def __init__(self, files, n_columns, label_col, header, packed=False, format="csv"):
         self.plan = None   # a table to fit (driver.table.table_plan), or None
         self.table = None  # a table's encoding (jobs.table), once fitted or from a model
+        self.drop_columns = []  # packed columns of a prepared table a fit leaves out
         self.files = files
         self.n_columns = n_columns
         self.label_col = label_col
@@ -61,6 +62,8 @@ class InputSpec:
             params["weight_col"] = self.weight_col
         if self.table:
             params["table"] = self.table
+        if self.drop_columns:
+            params["drop_columns"] = self.drop_columns
         return params
 
     def feature_columns(self):
@@ -155,6 +158,9 @@ def describe_table_inputs(paths, table, header="auto", weight_col=None):
     ``weight_col`` (number or name) makes a column the row weights."""
     files = _expand(paths)
     first, head = _first_lines(files)
+    if is_packed(head[0]):
+        raise MrlearnError("%s is packed by prepare; apply a model of a table to the table "
+                           "itself (its encoding is in the model)" % first)
     sep = detect_sep([line for line in head[:20] if line.strip()])
     rows = [row for row in split_fields(head, sep) if row]
     used = {c["name"] for c in table["columns"] if c["role"] == "feature"}

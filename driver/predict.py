@@ -22,6 +22,12 @@ def predict(model, inputs, output_dir, runner, label_col="default", header="auto
     """
     check_outputs(inputs, output_dir=output_dir)
     spec = inputs_for_model(model, inputs, label_col, header, weight_col)
+    if spec.table:  # every row gets a prediction: labelled or not, its label seen or not
+        spec.table = dict(spec.table, keep_unlabeled=True, columns=[
+            dict(c, role="ignored") if c["role"] == "label" and model["algo"] != "linear"
+            else c for c in spec.table["columns"]])
+        if model["algo"] != "linear":
+            spec.label_col = None
     params = dict(spec.params(), files=runner.input_paths(spec.files),
                   parts=min(len(spec.files), MAX_PARTS), **apply_params(model))
     summary = run_partitioned(MRPredictPass, params, spec.files, output_dir, runner,

@@ -187,7 +187,7 @@ def build_table(plan, schema, column_roles, options, drop_first, path):
             elif text:
                 column.update(_levels(summary, names[j], role, options, path))
                 if role == "feature":
-                    column["drop_first"] = bool(drop_first and not column.pop("truncated"))
+                    column["drop_first"] = bool(drop_first and not column["truncated"])
                     first = 1 if column["drop_first"] else 0
                     feature_names += ["%s=%s" % (names[j], MISSING_NAME if level is None
                                                   else level)
@@ -214,6 +214,28 @@ def build_table(plan, schema, column_roles, options, drop_first, path):
     return dict(table, feature_names=feature_names, n_features=len(feature_names))
 
 
+def with_references(table, drop_first):
+    """``(table, drop)``: a prepared (full one-hot) encoding as a fit uses it. With
+    ``drop_first``, the first level of each text feature column that kept all its levels
+    gets no column; ``drop`` lists those columns in the full layout (sorted), and the
+    offsets and feature names follow."""
+    full = table["feature_names"]
+    drop = sorted(c["offset"] for c in table["columns"] if drop_first and c["role"] == "feature"
+                  and c.get("type") == "categorical" and not c["truncated"])
+    kept = [j for j in range(len(full)) if j not in set(drop)]
+    position = {j: i for i, j in enumerate(kept)}
+    columns = []
+    for c in table["columns"]:
+        c = dict(c)
+        if c["role"] == "feature" and c["offset"] in drop:
+            c.update(drop_first=True, offset=position.get(c["offset"] + 1, len(kept)))
+        elif c["role"] == "feature":
+            c["offset"] = position[c["offset"]]
+        columns.append(c)
+    names = [full[j] for j in kept]
+    return dict(table, columns=columns, feature_names=names, n_features=len(names)), drop
+
+
 def _hashed(summary, options):
     """Whether ``--hash-categorical`` hashes a text feature column: one of more levels than
     ``--max-levels`` keeps (or than the schema counts)."""
@@ -223,8 +245,9 @@ def _hashed(summary, options):
 
 
 def _levels(summary, name, role, options, path):
-    """``type``, ``levels`` (sorted, the missing level ``None`` last) and ``truncated`` of a
-    categorical column: its ``max_levels`` most frequent values (ties by value)."""
+    """``type``, ``levels`` (sorted, the missing level ``None`` last) and ``truncated`` (some
+    levels left out) of a categorical column: its ``max_levels`` most frequent values (ties
+    by value)."""
     if summary.get("overflow"):
         raise MrlearnError("column %r of %s has more than %d distinct values: it looks like an "
                            "identifier; give --ignore %s, or --hash-categorical B to hash it"

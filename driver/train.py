@@ -22,7 +22,8 @@ from driver.multiclass import (KINDS, OneVsRest, check_classes, multiclass_kind,
                                new_multiclass_solver, solver_method, start_multiclass,
                                class_counts)
 from driver.passes import run_pass
-from driver.table import TableOptions, build_table, roles, schema_table, string_classes
+from driver.table import (TableOptions, build_table, roles, schema_table, string_classes,
+                          with_references)
 from jobs.schema_pass import MRSchemaPass
 from jobs.multiclass import label_key
 from jobs.objective_pass import MRObjectivePass
@@ -242,7 +243,8 @@ def train(config, runner, checkpoint_dir=None, resume=False, report=None):
     report = report or (lambda entry: None)
     spec = describe_inputs(config.inputs, config.label_col, config.header, config.format,
                            config.n_features, config.weight_col, config.table_options)
-    class_names = _fit_table(config, spec, runner) if spec.plan else None
+    class_names = (_fit_table(config, spec, runner) if spec.plan
+                   else _prepared_table(config, spec) if spec.packed else None)
     _fit_solver_to_width(config, spec)
     scale = _feature_scale(spec) if config.standardize else None
     run = _start_run(config, spec, checkpoint_dir, resume)
@@ -282,19 +284,50 @@ def train(config, runner, checkpoint_dir=None, resume=False, report=None):
 def _fit_table(config, spec, runner):
     """The schema pass of a table: fits ``spec.table``; returns the class names of a text
     label (in the order of the indices it encodes to), else None."""
-    options, path = config.table_options, spec.files[0]
-    column_roles = roles(spec.plan, spec.n_columns, spec.label_col, spec.weight_col, options)
-    params = dict(spec.params(), table=schema_table(spec.plan, spec.n_columns, options))
-    record = run_pass(MRSchemaPass, params, spec.files, runner)
-    check_bad_rows(record, config.skip_bad_rows, config.max_bad_fraction)
     drop_first = config.l2 == 0 and config.algo in ("linear", "logistic")
-    spec.table = build_table(spec.plan, record["columns_schema"], column_roles, options,
-                             drop_first, path)
-    classes = string_classes(spec.table, options, path)
+    classes = fit_table(spec, config.table_options, runner, drop_first, config.skip_bad_rows,
+                        config.max_bad_fraction)
     if classes and config.algo == "linear":
         raise MrlearnError("linear regression needs a numeric label; column %r of %s holds "
                            "text (%s ...)" % (spec.table["columns"][spec.label_col]["name"],
-                                              path, ", ".join(classes[:3])))
+                                              spec.files[0], ", ".join(classes[:3])))
+    return classes
+
+
+def fit_table(spec, options, runner, drop_first, skip_bad_rows, max_bad_fraction):
+    """Run the schema pass of the table ``spec`` (with its ``plan``) and set ``spec.table``
+    (``drop_first``: drop reference levels); returns the text label's class names or None.
+    Column names and roles are checked before the pass."""
+    path = spec.files[0]
+    column_roles = roles(spec.plan, spec.n_columns, spec.label_col, spec.weight_col, options)
+    params = dict(spec.params(), table=schema_table(spec.plan, spec.n_columns, options))
+    record = run_pass(MRSchemaPass, params, spec.files, runner)
+    check_bad_rows(record, skip_bad_rows, max_bad_fraction)
+    spec.table = build_table(spec.plan, record["columns_schema"], column_roles, options,
+                             drop_first, path)
+    return string_classes(spec.table, options, path)
+
+
+def _prepared_table(config, spec):
+    """For packed input that ``prepare`` encoded from a table: its encoding, with the
+    reference levels an unpenalized fit drops (the passes drop their packed columns), as
+    ``spec.table``; returns the class names of a text label, else None."""
+    try:
+        stats = prepared_stats(spec)
+    except MrlearnError:  # packed blocks without prepare's sidecar: numbers as they are
+        return None
+    if "table" not in stats:
+        return None
+    if config.standardize or config.table_options.given():
+        raise MrlearnError("%s holds a table prepare encoded already: train on it without "
+                           "--standardize and table options (give them to prepare)"
+                           % spec.files[0])
+    drop_first = config.l2 == 0 and config.algo in ("linear", "logistic")
+    spec.table, spec.drop_columns = with_references(stats["table"], drop_first)
+    classes = stats.get("classes")
+    if classes and config.algo == "linear":
+        raise MrlearnError("linear regression needs a numeric label; the label of %s is text"
+                           % spec.files[0])
     return classes
 
 

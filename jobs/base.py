@@ -19,7 +19,9 @@ column of non-negative row weights, taken out of the features like the label; a 
 weight makes a bad row), optionally ``class_weights`` (label key -> weight, multiplying
 the row weights; labels not listed weigh 1), ``header``
 (``auto``/``yes``/``no``), optionally ``scale`` (``{"mean": [...], "std": [...]}``: the
-features are standardized before any job sees them), optionally ``label_values`` (the raw
+features are standardized before any job sees them), optionally ``table`` (the encoding of
+a table's text lines, :mod:`jobs.table`) and ``drop_columns`` (feature columns of packed
+blocks to leave out: a prepared table's reference levels), optionally ``label_values`` (the raw
 labels a row may have, or ``"integers"``) with ``label_rule`` (why: a row with another
 label is a bad row, ``label 2: <label_rule>``) plus what the job needs. When rows are weighted, the split record
 holds ``weight_sum`` (the rows' total weight) besides ``n`` (their count).
@@ -193,6 +195,8 @@ class BlockJob(MRJob):
             raise ValueError("packed block of %d columns in %s, expected %d"
                              % (values.shape[1], self.split_file, self.params["n_columns"]))
         X, y, w = self._split(values)
+        if self.params.get("drop_columns"):  # reference levels of a prepared table
+            X = np.delete(X, self.params["drop_columns"], axis=1)
         X, y, w, bad = self._check_rows(X, y, w, [], lambda: [0] * len(values))
         if bad:
             self._note_bad_rows(bad)

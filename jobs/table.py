@@ -22,7 +22,7 @@ the encoding was fitted on (the columns of another file may come in any order), 
 ``drop_first``); a level not kept (rare, or unseen in training) encodes as all zeros, as
 scikit-learn's ``OneHotEncoder(handle_unknown='ignore')``. A categorical label becomes the
 index of its level (0 .. K-1). A row without a label is skipped and counted
-(``missing_labels``); a row whose field count is wrong, whose numeric field is text, or
+(``missing_labels``), unless ``keep_unlabeled`` (predict: its label is NaN, or -1 for text); a row whose field count is wrong, whose numeric field is text, or
 whose label was not seen in training is a bad row.
 
 The schema pass (:func:`schema_block`) summarizes each column before any encoding exists:
@@ -183,6 +183,8 @@ def encode_block(lines, table):
             _flag(ok, reasons, ~good, "weight %%r in column %r is not a number" % spec["name"],
                   values)
     bad = bad + [(kept[i], reasons[i]) for i in np.flatnonzero(~ok)]
+    if table.get("keep_unlabeled"):
+        missing_label[:] = False
     keep = ok & ~missing_label
     rows = np.asarray(kept, dtype=np.int64)[keep]
     return (X[keep], None if y is None else y[keep], None if w is None else w[keep],

@@ -242,7 +242,8 @@ def test_nasty_table_trains_and_predicts_a_line_per_row(sep, tmp_path):
     assert model["n_rows"] == 12000
     new = tmp_path / "new.csv"  # unseen identifiers and a city never seen
     lines = nasty_table(np.random.default_rng(1), 500, sep, ids_from=10 ** 6)
-    new.write_text("\n".join(lines + [sep.join(['"Nowhere, XX"', "0.5", "idX", "no"])]) + "\n")
+    new.write_text("\n".join(lines + [sep.join(['"Nowhere, XX"', "0.5", "idX", "maybe"])])
+                   + "\n")  # a city, an identifier and a label never seen
     assert run_cli("predict", "--model", str(model_path), "--input", str(new),
                    "--output", str(tmp_path / "p")) == 0
     predicted = open(tmp_path / "p" / "part-00000").read().split()
@@ -340,11 +341,11 @@ def test_missing_indicator_equals_simple_imputers_add_indicator(penguins):
                                rtol=1e-9)
 
 
-@pytest.mark.parametrize("command", [["prepare"], ["partition", "--parts", "2", "--by", "hash"]])
-def test_prepare_and_partition_refuse_tables_in_one_line(command, penguins, tmp_path, capsys):
+def test_partition_refuses_tables_in_one_line(penguins, tmp_path, capsys):
     path, _ = penguins
     out = tmp_path / "out"
-    assert run_cli(*command, "--input", path, "--output", str(out)) == 2
+    assert run_cli("partition", "--parts", "2", "--by", "hash", "--input", path,
+                   "--output", str(out)) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and "is a table with text, quoted or missing values" in err[0]
     assert not out.exists()
@@ -352,6 +353,7 @@ def test_prepare_and_partition_refuse_tables_in_one_line(command, penguins, tmp_
 
 def assert_same_table(a, b):
     """Equal encodings, the imputation means to rounding (sums add in split order)."""
+    a, b = json.loads(json.dumps(a)), json.loads(json.dumps(b))
     means = [[c.pop("mean", None) for c in t["columns"]] for t in (a, b)]
     assert a == b
     np.testing.assert_allclose(*[[m or 0.0 for m in ms] for ms in means], rtol=1e-13)
@@ -438,3 +440,26 @@ def test_hash_categorical_hashes_wide_text_columns_like_the_exported_pipeline(tm
     raw = pd.read_csv(new, na_values=["?"])
     np.testing.assert_allclose([float(p.split(",")[1]) for p in predicted],
                                to_sklearn(model).predict_proba(raw)[:, 1], rtol=1e-12)
+
+
+@pytest.mark.parametrize("algo, label, l2", [("logistic", "species", 0.01),
+                                             ("linear", "body_mass_g", 0.0),
+                                             ("logistic", "sex", 0.0)])
+def test_prepared_table_trains_the_model_of_the_raw_table(algo, label, l2, penguins, tmp_path):
+    """prepare encodes once (every level its column); a fit on the packed blocks drops the
+    reference levels it needs to and ends with the raw table's model and encoding."""
+    path, df = penguins
+    out = tmp_path / "prepared"
+    assert run_cli("prepare", "--input", path, "--output", str(out), "--label", label,
+                   "--parts", "2") == 0
+    raw = fit(algo, path, table={"label": label}, l2=l2, tol=1e-12)
+    packed = fit(algo, str(out), l2=l2, tol=1e-12)
+    assert packed["classes"] == raw["classes"] and packed["n_rows"] == raw["n_rows"]
+    assert packed["feature_names"] == raw["feature_names"]
+    assert_same_table(packed["table"], raw["table"])
+    np.testing.assert_allclose(packed["coef"], raw["coef"], rtol=1e-9, atol=1e-12)
+    model_path = tmp_path / "m.json"
+    model_path.write_text(json.dumps(packed))
+    assert run_cli("predict", "--model", str(model_path), "--input", path,
+                   "--output", str(tmp_path / "p")) == 0
+    assert len(open(tmp_path / "p" / "part-00000").read().split()) == len(df)
