@@ -284,13 +284,21 @@ def train(config, runner, checkpoint_dir=None, resume=False, report=None):
 def _fit_table(config, spec, runner):
     """The schema pass of a table: fits ``spec.table``; returns the class names of a text
     label (in the order of the indices it encodes to), else None."""
-    drop_first = config.l2 == 0 and config.algo in ("linear", "logistic")
-    classes = fit_table(spec, config.table_options, runner, drop_first, config.skip_bad_rows,
-                        config.max_bad_fraction)
+    classes = fit_table(spec, config.table_options, runner, _drops_references(config),
+                        config.skip_bad_rows, config.max_bad_fraction)
+    return _text_label_check(config, spec, classes)
+
+
+def _drops_references(config):
+    """Whether the fit is unpenalized, so that one-hot columns need a reference level."""
+    return config.l2 == 0 and config.algo in ("linear", "logistic")
+
+
+def _text_label_check(config, spec, classes):
+    """``classes`` (a text label's class names, or None), refused for linear regression."""
     if classes and config.algo == "linear":
-        raise MrlearnError("linear regression needs a numeric label; column %r of %s holds "
-                           "text (%s ...)" % (spec.table["columns"][spec.label_col]["name"],
-                                              spec.files[0], ", ".join(classes[:3])))
+        raise MrlearnError("linear regression needs a numeric label; the label of %s holds "
+                           "text (%s ...)" % (spec.files[0], ", ".join(classes[:3])))
     return classes
 
 
@@ -322,13 +330,8 @@ def _prepared_table(config, spec):
         raise MrlearnError("%s holds a table prepare encoded already: train on it without "
                            "--standardize and table options (give them to prepare)"
                            % spec.files[0])
-    drop_first = config.l2 == 0 and config.algo in ("linear", "logistic")
-    spec.table, spec.drop_columns = with_references(stats["table"], drop_first)
-    classes = stats.get("classes")
-    if classes and config.algo == "linear":
-        raise MrlearnError("linear regression needs a numeric label; the label of %s is text"
-                           % spec.files[0])
-    return classes
+    spec.table, spec.drop_columns = with_references(stats["table"], _drops_references(config))
+    return _text_label_check(config, spec, stats.get("classes"))
 
 
 def _resolve_class_weights(config, spec, scale, runner):
