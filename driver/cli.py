@@ -197,6 +197,10 @@ def build_parser():
                    "objective = mean loss + lambda/2 ||w||^2 (default 0)")
     _add_weight_col_arg(p)
     _add_table_args(p)
+    p.add_argument("--l1-ratio", type=fraction, default=0.0,
+                   help="linear (normal): elastic net, l2 * (r |w|_1 + (1 - r) / 2 |w|^2), "
+                        "scikit-learn's ElasticNet(alpha=l2, l1_ratio=r); 1: Lasso. Solved by "
+                        "coordinate descent on the one pass's R factor (default 0: ridge)")
     p.add_argument("--class-weight", help="logistic, svm: balanced (scikit-learn's n / (K n_c), "
                    "one more pass) or a JSON object of label: weight, e.g. '{\"0\": 1, \"1\": 5}' "
                    "(labels not listed weigh 1)")
@@ -319,7 +323,7 @@ def cmd_train(args):
                          average=args.average, local_epochs=args.local_epochs,
                          batch_size=args.batch_size, multiclass=args.multiclass,
                          weight_col=args.weight_col, class_weight=args.class_weight,
-                         table=table)
+                         table=table, l1_ratio=args.l1_ratio)
     with _runner(args) as runner:  # URIs are checked with the runner's S3 settings
         check_outputs(args.input, model=args.model, checkpoint_dir=args.checkpoint_dir)
         model = train(config, runner, args.checkpoint_dir, args.resume,

@@ -19,7 +19,7 @@ run end with the same model as an uninterrupted one.
 """
 import numpy as np
 
-from driver.least_squares import solve_least_squares
+from driver.least_squares import elastic_net, solve_least_squares
 from jobs.objective_pass import MRObjectivePass
 from jobs.qr_pass import MRQRPass
 from jobs.records import to_json
@@ -378,15 +378,23 @@ class NormalEquations:
     def update(self, record):
         n, shift, R = record["design_rfactor"]
         self.rfactor = (n, np.asarray(shift), np.asarray(R))
-        self.theta, self.objective, self.rank, grad_norm = solve_least_squares(
-            self.rfactor, self.options["l2"], total_weight(record))
+        if self.options.get("l1_ratio"):
+            self.theta, self.objective, sweeps = elastic_net(
+                self.rfactor, self.options["l2"], self.options["l1_ratio"], total_weight(record))
+            self.rank, grad_norm = None, 0.0
+        else:
+            self.theta, self.objective, self.rank, grad_norm = solve_least_squares(
+                self.rfactor, self.options["l2"], total_weight(record))
         self.done, self.stop_reason = True, "exact solution"
         return {"objective": self.objective, "grad_norm": grad_norm, "step": 1.0,
                 "accepted": True, "candidates": 0}
 
     def model_fields(self):
-        return {"coef": self.theta[:-1].tolist(), "intercept": float(self.theta[-1]),
-                "objective": self.objective}
+        fields = {"coef": self.theta[:-1].tolist(), "intercept": float(self.theta[-1]),
+                  "objective": self.objective}
+        if self.options.get("l1_ratio"):
+            fields["n_nonzero"] = int(np.count_nonzero(self.theta[:-1]))
+        return fields
 
     def state(self):
         return {"name": self.name, "n_params": self.n_params, "tol": self.tol,

@@ -66,7 +66,7 @@ class TrainConfig:
               "label_col", "header", "skip_bad_rows", "max_bad_fraction", "standardize",
               "format", "n_features", "k", "init", "n_init", "seed") + STOCHASTIC_OPTIONS
     OPTIONAL_FIELDS = {"multiclass": "auto", "weight_col": None, "class_weight": None,
-                       "table": {}}
+                       "table": {}, "l1_ratio": 0.0}
     """Fields written (to checkpoints and the model's params) only when not the default,
     so that the files of runs without them stay as they were."""
 
@@ -76,7 +76,7 @@ class TrainConfig:
                  n_features=None, k=None, init="k-means||", n_init=DEFAULT_N_INIT, seed=0,
                  batch_fraction=0.1, schedule=None, eta0=None, power_t=0.5, average=False,
                  local_epochs=1, batch_size=32, multiclass="auto", weight_col=None,
-                 class_weight=None, table=None):
+                 class_weight=None, table=None, l1_ratio=0.0):
         if algo not in ALGOS:
             raise MrlearnError("unknown --algo %r; choose one of %s" % (algo, ", ".join(ALGOS)))
         default_solver, solvers, losses = ALGOS[algo]
@@ -130,6 +130,7 @@ class TrainConfig:
         self.class_weight = _check_class_weight(class_weight, algo)
         self.table = (table.to_json() if isinstance(table, TableOptions)
                       else TableOptions.from_json(table).to_json())
+        self.l1_ratio = _check_l1_ratio(l1_ratio, algo, solver)
 
     @property
     def table_options(self):
@@ -207,6 +208,17 @@ def _check_finite(**options):
                                % (name.replace("_", "-"), value))
 
 
+def _check_l1_ratio(l1_ratio, algo, solver):
+    """``--l1-ratio`` in [0, 1]; an L1 term applies to least squares (``normal``) only."""
+    _check_finite(l1_ratio=l1_ratio)
+    if not 0 <= l1_ratio <= 1:
+        raise MrlearnError("--l1-ratio must be between 0 and 1, not %g" % l1_ratio)
+    if l1_ratio and (algo, solver) != ("linear", "normal"):
+        raise MrlearnError("--l1-ratio (elastic net) applies to --algo linear with --solver "
+                           "normal, not %s/%s" % (algo, solver))
+    return float(l1_ratio)
+
+
 def _check_kmeans_options(k, init, n_init, max_iter):
     if k is None or k < 1:
         raise MrlearnError("k-means needs --k K with K >= 1")
@@ -230,8 +242,9 @@ def new_solver(config, spec):
         return ALL_SOLVERS[config.solver](
             spec.n_features + 1, config.tol, config.loss, config.l2, seed=config.seed,
             **{k: getattr(config, k) for k in STOCHASTIC_OPTIONS})
+    l1 = {"l1_ratio": config.l1_ratio} if config.l1_ratio else {}
     return SOLVERS[config.solver](spec.n_features + 1, config.tol, loss=config.loss,
-                                  l2=config.l2, step_size=config.step_size)
+                                  l2=config.l2, step_size=config.step_size, **l1)
 
 
 def train(config, runner, checkpoint_dir=None, resume=False, report=None):

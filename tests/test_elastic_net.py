@@ -1,0 +1,69 @@
+"""Elastic net and lasso for least squares, from the one QR pass, against scikit-learn."""
+import numpy as np
+import pytest
+from sklearn.datasets import load_diabetes
+from sklearn.linear_model import ElasticNet, Lasso, enet_path
+
+from conftest import fit, run_cli, write_csv
+
+
+@pytest.fixture(scope="module")
+def diabetes_csv(tmp_path_factory):
+    X, y = load_diabetes(return_X_y=True)
+    return write_csv(tmp_path_factory.mktemp("enet") / "diabetes.csv", y, X), X, y
+
+
+@pytest.mark.parametrize("l2, l1_ratio", [(0.1, 1.0), (0.01, 0.5), (1e-3, 0.9), (1.0, 0.2)])
+def test_elastic_net_equals_sklearn(diabetes_csv, l2, l1_ratio):
+    path, X, y = diabetes_csv
+    model = fit("linear", path, l2=l2, l1_ratio=l1_ratio, mappers=3)
+    sk = ElasticNet(alpha=l2, l1_ratio=l1_ratio, tol=1e-14, max_iter=1_000_000).fit(X, y)
+    np.testing.assert_allclose(model["coef"], sk.coef_, rtol=1e-6, atol=1e-6)
+    assert model["intercept"] == pytest.approx(sk.intercept_, rel=1e-9)
+    assert model["n_nonzero"] == np.count_nonzero(sk.coef_)
+    assert (np.asarray(model["coef"]) == 0).tolist() == (sk.coef_ == 0).tolist()
+    assert model["n_passes"] == 1 and "unavailable" in model["summary"]
+    residual = y - X @ sk.coef_ - sk.intercept_
+    objective = (0.5 * np.mean(residual ** 2) + l2 * (l1_ratio * np.abs(sk.coef_).sum()
+                                                      + 0.5 * (1 - l1_ratio) * sk.coef_ @ sk.coef_))
+    assert model["objective"] == pytest.approx(objective, rel=1e-10)
+
+
+def test_lasso_path_equals_enet_path_at_every_lambda(diabetes_csv):
+    """Issue 16's bar for diabetes: 20 lambdas, coefficients to 1e-6, same zeros."""
+    path, X, y = diabetes_csv
+    Xc, yc = X - X.mean(axis=0), y - y.mean()
+    alphas, coefs, _ = enet_path(Xc, yc, l1_ratio=1.0, n_alphas=20, tol=1e-14,
+                                 max_iter=1_000_000)
+    for alpha, coef in zip(alphas, coefs.T):
+        model = fit("linear", path, l2=alpha, l1_ratio=1.0)
+        np.testing.assert_allclose(model["coef"], coef, rtol=1e-6, atol=1e-6 * np.abs(coef).max(initial=1))
+        assert (np.asarray(model["coef"]) == 0).tolist() == (coef == 0).tolist()
+
+
+def test_lasso_of_weighted_rows_equals_sample_weight(tmp_path):
+    X, y = load_diabetes(return_X_y=True)
+    w = np.random.default_rng(0).integers(1, 4, len(y)).astype(float)
+    path = write_csv(tmp_path / "w.csv", y, np.column_stack([X, w]))
+    model = fit("linear", path, l2=0.05, l1_ratio=1.0, weight_col=11)
+    sk = Lasso(alpha=0.05, tol=1e-14, max_iter=1_000_000).fit(X, y, sample_weight=w / w.mean())
+    np.testing.assert_allclose(model["coef"], sk.coef_, rtol=1e-6, atol=1e-6)
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["--algo", "logistic", "--l1-ratio", "0.5"], "--l1-ratio (elastic net) applies to --algo "
+                                                  "linear with --solver normal, not logistic/newton"),
+    (["--algo", "linear", "--solver", "lbfgs", "--l1-ratio", "1"], "not linear/lbfgs"),
+    (["--algo", "linear", "--l1-ratio", "1.5"], "argument --l1-ratio: must be between 0 and 1"),
+])
+def test_l1_ratio_misuse_is_one_line_before_any_pass(diabetes_csv, tmp_path, capsys, argv,
+                                                     message):
+    path = diabetes_csv[0]
+    model = tmp_path / "m.json"
+    try:
+        code = run_cli("train", "--input", path, "--model", str(model), *argv)
+    except SystemExit as e:
+        code = e.code
+    err = capsys.readouterr().err.strip().splitlines()
+    assert code == 2 and len(err) == 1 and message in err[0], err
+    assert not model.exists()
