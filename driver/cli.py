@@ -121,6 +121,17 @@ def _add_weight_col_arg(parser):
                              "sample_weight")
 
 
+def lambda_grid(text):
+    """``--lambdas``: ``LO:HI:N`` (N log-spaced values from HI down to LO) or ``A,B,...``."""
+    try:
+        if ":" in text:
+            low, high, count = text.split(":")
+            return np.geomspace(float(high), float(low), int(count)).tolist()
+        return [float(v) for v in text.split(",")]
+    except ValueError:
+        raise argparse.ArgumentTypeError("LO:HI:N or a comma-separated list, not %r" % text)
+
+
 def column_list(text):
     """A comma-separated list of column names or 0-based numbers."""
     return [c.strip() for c in text.split(",") if c.strip()]
@@ -201,6 +212,12 @@ def build_parser():
                    help="linear (normal): elastic net, l2 * (r |w|_1 + (1 - r) / 2 |w|^2), "
                         "scikit-learn's ElasticNet(alpha=l2, l1_ratio=r); 1: Lasso. Solved by "
                         "coordinate descent on the one pass's R factor (default 0: ridge)")
+    p.add_argument("--lambdas", type=lambda_grid, metavar="LO:HI:N|A,B,...",
+                   help="linear (normal): the penalty path, N log-spaced from HI down to LO, "
+                        "or a list; without it --cv uses 20 from lambda_max (needs --l1-ratio)")
+    p.add_argument("--cv", type=positive_int, metavar="K",
+                   help="linear (normal): K-fold cross-validation of the path, in the same "
+                        "one pass; the model takes lambda_min")
     p.add_argument("--class-weight", help="logistic, svm: balanced (scikit-learn's n / (K n_c), "
                    "one more pass) or a JSON object of label: weight, e.g. '{\"0\": 1, \"1\": 5}' "
                    "(labels not listed weigh 1)")
@@ -323,18 +340,34 @@ def cmd_train(args):
                          average=args.average, local_epochs=args.local_epochs,
                          batch_size=args.batch_size, multiclass=args.multiclass,
                          weight_col=args.weight_col, class_weight=args.class_weight,
-                         table=table, l1_ratio=args.l1_ratio)
+                         table=table, l1_ratio=args.l1_ratio, lambdas=args.lambdas,
+                         cv=args.cv)
     with _runner(args) as runner:  # URIs are checked with the runner's S3 settings
         check_outputs(args.input, model=args.model, checkpoint_dir=args.checkpoint_dir)
         model = train(config, runner, args.checkpoint_dir, args.resume,
                       None if args.quiet else _print_pass)
         save_model(args.model, model)  # with the runner's S3 settings
+    if model.get("cv"):
+        print(format_cv(model), file=sys.stderr)
     print("%s/%s: %s after %d pass(es), objective %.10g; model written to %s%s" % (
         model["algo"], model["solver"], model["stop_reason"], model["n_passes"],
         model["objective"], args.model, _skipped(model["bad_rows"])
         + ("; %d row(s) without a label skipped" % model["missing_labels"]
            if model.get("missing_labels") else "")))
     return model
+
+
+def format_cv(model):
+    """The cross-validation table of a path model (as cv.glmnet prints it)."""
+    cv, path = model["cv"], model["path"]
+    lines = ["%d-fold cross-validation, held-out mean squared error:" % cv["folds"],
+             "%12s %14s %12s %9s" % ("lambda", "cv mse", "std err", "nonzero")]
+    for i, lam in enumerate(path["lambdas"]):
+        mark = " <- lambda_min" if lam == cv["lambda_min"] else (
+            " <- lambda_1se" if lam == cv["lambda_1se"] else "")
+        lines.append("%12.5g %14.6g %12.4g %9d%s" % (lam, cv["cvm"][i], cv["cvsd"][i],
+                                                     path["n_nonzero"][i], mark))
+    return "\n".join(lines)
 
 
 def cmd_predict(args):

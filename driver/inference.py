@@ -186,6 +186,8 @@ def _inference(config, run, solver):
     gradient is then zero to 1e-14, a fit that has converged in any case.)
     """
     total = run["history"][-1].get("weight_sum") if run["history"] else None
+    if config.lambdas is not None:
+        return "a path of penalties: no standard errors for a model chosen along it"
     if config.l1_ratio:
         return "the L1 term has no curvature at zero: no standard errors for the elastic net"
     if config.solver == "normal":

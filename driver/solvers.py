@@ -19,6 +19,7 @@ run end with the same model as an uninterrupted one.
 """
 import numpy as np
 
+from driver.cv import path_and_cv
 from driver.least_squares import elastic_net, solve_least_squares
 from jobs.objective_pass import MRObjectivePass
 from jobs.qr_pass import MRQRPass
@@ -369,13 +370,17 @@ class NormalEquations:
     def __init__(self, n_params, tol=None, **options):
         self.n_params, self.tol, self.options = n_params, tol, options
         self.theta = self.objective = self.rfactor = self.rank = None
+        self.path = self.cv = None
         self.done = False
         self.stop_reason = None
 
     def pass_params(self):
-        return {}
+        folds = self.options.get("folds")
+        return {"folds": folds, "seed": self.options.get("seed", 0)} if folds else {}
 
     def update(self, record):
+        if "fold_rfactors" in record or self.options.get("path"):
+            return self._path(record)
         n, shift, R = record["design_rfactor"]
         self.rfactor = (n, np.asarray(shift), np.asarray(R))
         if self.options.get("l1_ratio"):
@@ -389,24 +394,50 @@ class NormalEquations:
         return {"objective": self.objective, "grad_norm": grad_norm, "step": 1.0,
                 "accepted": True, "candidates": 0}
 
+    def _path(self, record):
+        """The path (``path``: lambdas or "auto") and, with ``folds``, its cross-validation,
+        from the per-fold factors (:mod:`driver.cv`); the model takes lambda_min (with CV)
+        or the smallest lambda."""
+        if "fold_rfactors" in record:
+            folds = [(n, np.asarray(s), np.asarray(R)) for n, s, R in record["fold_rfactors"]]
+            totals = record.get("fold_weight_sums") or [f[0] for f in folds]
+        else:
+            n, shift, R = record["design_rfactor"]
+            folds, totals = [(n, np.asarray(shift), np.asarray(R))], [total_weight(record)]
+        lambdas = self.options["path"]
+        self.path, self.cv, chosen = path_and_cv(
+            folds, None if lambdas == "auto" else lambdas, self.options.get("l1_ratio", 0.0),
+            totals)
+        self.path["chosen"] = chosen
+        self.theta = np.append(self.path["coef"][chosen], self.path["intercept"][chosen])
+        self.objective, self.rank = self.path["objective"][chosen], None
+        self.done, self.stop_reason = True, "exact solution"
+        return {"objective": self.objective, "grad_norm": 0.0, "step": 1.0, "accepted": True,
+                "candidates": len(self.path["lambdas"]) * (len(folds) + (len(folds) > 1))}
+
     def model_fields(self):
         fields = {"coef": self.theta[:-1].tolist(), "intercept": float(self.theta[-1]),
                   "objective": self.objective}
         if self.options.get("l1_ratio"):
             fields["n_nonzero"] = int(np.count_nonzero(self.theta[:-1]))
+        if self.path:
+            fields.update(path=self.path, l2=self.path["lambdas"][self.path["chosen"]])
+            if self.cv:
+                fields["cv"] = self.cv
         return fields
 
     def state(self):
         return {"name": self.name, "n_params": self.n_params, "tol": self.tol,
                 "options": self.options, "done": self.done, "objective": self.objective,
                 "theta": None if self.theta is None else self.theta.tolist(),
-                "rank": self.rank,
+                "rank": self.rank, "path": self.path, "cv": self.cv,
                 "rfactor": None if self.rfactor is None else to_json(self.rfactor)}
 
     def _load(self, state):
         self.done = state["done"]
         self.stop_reason = "exact solution" if self.done else None
         self.objective, self.rank = state["objective"], state["rank"]
+        self.path, self.cv = state.get("path"), state.get("cv")
         self.theta = None if state["theta"] is None else np.asarray(state["theta"])
         self.rfactor = None if state["rfactor"] is None else (
             state["rfactor"][0], np.asarray(state["rfactor"][1]), np.asarray(state["rfactor"][2]))

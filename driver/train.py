@@ -66,7 +66,7 @@ class TrainConfig:
               "label_col", "header", "skip_bad_rows", "max_bad_fraction", "standardize",
               "format", "n_features", "k", "init", "n_init", "seed") + STOCHASTIC_OPTIONS
     OPTIONAL_FIELDS = {"multiclass": "auto", "weight_col": None, "class_weight": None,
-                       "table": {}, "l1_ratio": 0.0}
+                       "table": {}, "l1_ratio": 0.0, "lambdas": None, "cv": None}
     """Fields written (to checkpoints and the model's params) only when not the default,
     so that the files of runs without them stay as they were."""
 
@@ -76,7 +76,7 @@ class TrainConfig:
                  n_features=None, k=None, init="k-means||", n_init=DEFAULT_N_INIT, seed=0,
                  batch_fraction=0.1, schedule=None, eta0=None, power_t=0.5, average=False,
                  local_epochs=1, batch_size=32, multiclass="auto", weight_col=None,
-                 class_weight=None, table=None, l1_ratio=0.0):
+                 class_weight=None, table=None, l1_ratio=0.0, lambdas=None, cv=None):
         if algo not in ALGOS:
             raise MrlearnError("unknown --algo %r; choose one of %s" % (algo, ", ".join(ALGOS)))
         default_solver, solvers, losses = ALGOS[algo]
@@ -131,6 +131,7 @@ class TrainConfig:
         self.table = (table.to_json() if isinstance(table, TableOptions)
                       else TableOptions.from_json(table).to_json())
         self.l1_ratio = _check_l1_ratio(l1_ratio, algo, solver)
+        self.lambdas, self.cv = _check_path(lambdas, cv, l2, self.l1_ratio, algo, solver)
 
     @property
     def table_options(self):
@@ -208,6 +209,30 @@ def _check_finite(**options):
                                % (name.replace("_", "-"), value))
 
 
+def _check_path(lambdas, cv, l2, l1_ratio, algo, solver):
+    """``(lambdas, cv)``: a path (decreasing lambdas, or "auto" from lambda_max) and the
+    folds of its cross-validation (None or K >= 2), for least squares (``normal``)."""
+    if lambdas is None and cv is None:
+        return None, None
+    if (algo, solver) != ("linear", "normal"):
+        raise MrlearnError("--lambdas and --cv apply to --algo linear with --solver normal "
+                           "(one pass for the whole path and every fold), not %s/%s"
+                           % (algo, solver))
+    if cv is not None and cv < 2:
+        raise MrlearnError("--cv needs at least 2 folds, not %d" % cv)
+    if l2:
+        raise MrlearnError("give --l2 (one penalty) or --lambdas/--cv (a path), not both")
+    if lambdas in (None, "auto"):
+        if not l1_ratio:
+            raise MrlearnError("a ridge path needs --lambdas (the default path starts where "
+                               "an L1 term zeroes every coefficient: give --l1-ratio > 0)")
+        return "auto", cv
+    lambdas = sorted((float(v) for v in lambdas), reverse=True)
+    if not (np.all(np.isfinite(lambdas)) and lambdas[-1] > 0 and len(set(lambdas)) == len(lambdas)):
+        raise MrlearnError("--lambdas must be distinct positive finite numbers")
+    return lambdas, cv
+
+
 def _check_l1_ratio(l1_ratio, algo, solver):
     """``--l1-ratio`` in [0, 1]; an L1 term applies to least squares (``normal``) only."""
     _check_finite(l1_ratio=l1_ratio)
@@ -243,6 +268,8 @@ def new_solver(config, spec):
             spec.n_features + 1, config.tol, config.loss, config.l2, seed=config.seed,
             **{k: getattr(config, k) for k in STOCHASTIC_OPTIONS})
     l1 = {"l1_ratio": config.l1_ratio} if config.l1_ratio else {}
+    if config.lambdas is not None:
+        l1.update(path=config.lambdas, folds=config.cv, seed=config.seed)
     return SOLVERS[config.solver](spec.n_features + 1, config.tol, loss=config.loss,
                                   l2=config.l2, step_size=config.step_size, **l1)
 

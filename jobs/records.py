@@ -8,6 +8,7 @@ field's name, so every job, the reducer and the tests share one merge:
   double-double pair, see :mod:`jobs.tsqr`), merged with
   :func:`tsqr.merge_rfactor` (stack and re-factor; deterministic in the merge order, which
   the reducer fixes by split);
+- ``*_rfactors``: lists of such factors (one per cross-validation fold), merged pairwise;
 - ``*_top``: one top list per center set, merged with :func:`clustering.merge_top`;
 - ``*_schema``: per-column summaries of a table (missing, numbers, text levels), merged
   with :func:`table.merge_schema`;
@@ -48,6 +49,8 @@ def _merge_field(name, a, b):
         return merge_moments(_as_moments(a), _as_moments(b))
     if name.endswith("_rfactor"):
         return merge_rfactor(_as_moments(a), _as_moments(b))
+    if name.endswith("_rfactors"):
+        return [merge_rfactor(_as_moments(x), _as_moments(y)) for x, y in zip(a, b)]
     if name.endswith("_top"):
         return [merge_top(x, y) for x, y in zip(a, b)]
     if name.endswith("_schema"):

@@ -55,6 +55,13 @@ def test_lasso_of_weighted_rows_equals_sample_weight(tmp_path):
                                                   "linear with --solver normal, not logistic/newton"),
     (["--algo", "linear", "--solver", "lbfgs", "--l1-ratio", "1"], "not linear/lbfgs"),
     (["--algo", "linear", "--l1-ratio", "1.5"], "argument --l1-ratio: must be between 0 and 1"),
+    (["--algo", "linear", "--l1-ratio", "1", "--cv", "1"], "--cv needs at least 2 folds"),
+    (["--algo", "logistic", "--cv", "5"], "--lambdas and --cv apply to --algo linear"),
+    (["--algo", "linear", "--l2", "0.1", "--cv", "5", "--l1-ratio", "1"],
+     "give --l2 (one penalty) or --lambdas/--cv (a path), not both"),
+    (["--algo", "linear", "--cv", "5"], "a ridge path needs --lambdas"),
+    (["--algo", "linear", "--lambdas", "1:x:3"], "argument --lambdas: LO:HI:N or a comma"),
+    (["--algo", "linear", "--lambdas", "1,-1"], "--lambdas must be distinct positive finite"),
 ])
 def test_l1_ratio_misuse_is_one_line_before_any_pass(diabetes_csv, tmp_path, capsys, argv,
                                                      message):
@@ -67,3 +74,47 @@ def test_l1_ratio_misuse_is_one_line_before_any_pass(diabetes_csv, tmp_path, cap
     err = capsys.readouterr().err.strip().splitlines()
     assert code == 2 and len(err) == 1 and message in err[0], err
     assert not model.exists()
+
+
+def sklearn_cv(X, y, folds, lambdas, l1_ratio):
+    """Held-out MSE (K, L) of scikit-learn fits on each fold's training rows."""
+    from sklearn.linear_model import Ridge
+    out = np.empty((folds.max() + 1, len(lambdas)))
+    for k in range(folds.max() + 1):
+        train, test = folds != k, folds == k
+        for i, lam in enumerate(lambdas):
+            est = (ElasticNet(alpha=lam, l1_ratio=l1_ratio, tol=1e-14, max_iter=1_000_000)
+                   if l1_ratio else Ridge(alpha=train.sum() * lam))
+            est.fit(X[train], y[train])
+            out[k, i] = np.mean((y[test] - est.predict(X[test])) ** 2)
+    return out
+
+
+@pytest.mark.parametrize("l1_ratio, lambdas", [(1.0, None), (0.5, None),
+                                               (0.0, list(np.geomspace(1.0, 1e-4, 8)))])
+def test_path_times_folds_in_one_pass_equals_refitting_each(diabetes_csv, l1_ratio, lambdas):
+    """Issue 16's CV bar on least squares: the whole path times 5 folds from ONE pass; the
+    held-out errors equal scikit-learn refitting every fold and lambda, the same
+    lambda_min; 1 and 3 mappers agree (folds are fixed by row values)."""
+    from jobs.qr_pass import fold_of
+    path, X, y = diabetes_csv
+    options = dict(l1_ratio=l1_ratio, lambdas=lambdas, cv=5, seed=3)
+    model = fit("linear", path, mappers=3, **options)
+    assert model["n_passes"] == 1
+    cv, grid = model["cv"], model["path"]["lambdas"]
+    folds = fold_of(np.column_stack([X, y]), 3, 5)
+    assert cv["fold_sizes"] == np.bincount(folds).tolist()
+    reference = sklearn_cv(X, y, folds, grid, l1_ratio)
+    np.testing.assert_allclose(cv["mse"], reference, rtol=1e-6)
+    assert cv["lambda_min"] == grid[int(np.argmin(reference.T @ np.bincount(folds)))]
+    full = (ElasticNet(alpha=cv["lambda_min"], l1_ratio=l1_ratio, tol=1e-14,
+                       max_iter=1_000_000) if l1_ratio else None)
+    if full is not None:
+        np.testing.assert_allclose(model["coef"], full.fit(X, y).coef_, rtol=1e-6, atol=1e-6)
+    if lambdas is None:  # the default path is scikit-learn's (eps=1e-3, 20 alphas)
+        alphas, _, _ = enet_path(X - X.mean(axis=0), y - y.mean(), l1_ratio=l1_ratio,
+                                 n_alphas=20, eps=1e-3)
+        np.testing.assert_allclose(grid, alphas, rtol=1e-10)
+    one = fit("linear", path, mappers=1, **options)
+    np.testing.assert_allclose(one["cv"]["mse"], cv["mse"], rtol=1e-9)
+    assert one["cv"]["lambda_min"] == cv["lambda_min"]
