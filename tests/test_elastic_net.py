@@ -118,3 +118,14 @@ def test_path_times_folds_in_one_pass_equals_refitting_each(diabetes_csv, l1_rat
     one = fit("linear", path, mappers=1, **options)
     np.testing.assert_allclose(one["cv"]["mse"], cv["mse"], rtol=1e-9)
     assert one["cv"]["lambda_min"] == cv["lambda_min"]
+
+
+@pytest.mark.local_runner
+def test_cv_on_local_mappers_equals_inline(diabetes_csv):
+    path = diabetes_csv[0]
+    options = dict(l1_ratio=0.5, cv=4, seed=1)
+    local = fit("linear", path, runner="local", mappers=4, **options)
+    inline = fit("linear", path, **options)
+    np.testing.assert_allclose(local["cv"]["mse"], inline["cv"]["mse"], rtol=1e-9)
+    assert local["cv"]["lambda_min"] == inline["cv"]["lambda_min"]
+    np.testing.assert_allclose(local["coef"], inline["coef"], rtol=1e-9, atol=1e-12)
