@@ -1,6 +1,7 @@
 """Spark MLlib's logistic regression on a label-first CSV, in local[2]; prints JSON.
 
     python -m bench.spark_fit CSV L2
+    python -m bench.spark_fit CSV '[L2, ...]' L1_RATIO
 
 Run in its own process by :mod:`bench.end_to_end`, so the JVM starts and stops with it.
 Prints one JSON line: ``session_seconds`` (SparkSession start), ``fit_seconds`` (read the
@@ -18,7 +19,7 @@ TOL = 1e-6
 MAX_ITER = 1000
 
 
-def fit(csv, l2):
+def fit(csv, l2, l1_ratio=0.0):
     """Start a local[2] session, read ``csv`` and fit; the dict printed by :func:`main`.
 
     pyspark is imported here, inside the timed session start, so that :mod:`bench.suite`
@@ -43,7 +44,7 @@ def fit(csv, l2):
     rows = VectorAssembler(inputCols=names[1:], outputCol="features").transform(
         spark.read.csv(csv, schema=schema))
     model = LogisticRegression(featuresCol="features", labelCol="c0", regParam=l2,
-                               elasticNetParam=0.0, standardization=False, fitIntercept=True,
+                               elasticNetParam=l1_ratio, standardization=False, fitIntercept=True,
                                tol=TOL, maxIter=MAX_ITER).fit(rows)
     fit_seconds = time.perf_counter() - started
     result = {"session_seconds": session_seconds, "fit_seconds": fit_seconds,
@@ -54,8 +55,15 @@ def fit(csv, l2):
 
 
 def main():
-    csv, l2 = sys.argv[1], float(sys.argv[2])
-    print(json.dumps(fit(csv, l2)))
+    """``CSV L2`` (one ridge fit), or ``CSV '[L1, L2, ...]' L1_RATIO``: elastic-net fits
+    (``elasticNetParam``) at each penalty of a path, one session; prints their
+    ``iterations`` as a list."""
+    csv, l2 = sys.argv[1], json.loads(sys.argv[2])
+    if isinstance(l2, list):
+        print(json.dumps({"iterations": [fit(csv, lam, float(sys.argv[3]))["iterations"]
+                                         for lam in l2]}))
+    else:
+        print(json.dumps(fit(csv, l2)))
 
 
 if __name__ == "__main__":

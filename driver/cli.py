@@ -19,6 +19,7 @@ from driver.inputs import DEFAULT_MAX_BAD_FRACTION, FORMATS
 from driver.model import load_model, save_model
 from driver.partition import METHODS, partition
 from driver.passes import RUNNERS, Runner
+from driver.plot import check_plot, plot_path
 from driver.predict import predict
 from driver.prepare import prepare
 from driver.summary import format_summary
@@ -209,15 +210,20 @@ def build_parser():
     _add_weight_col_arg(p)
     _add_table_args(p)
     p.add_argument("--l1-ratio", type=fraction, default=0.0,
-                   help="linear (normal): elastic net, l2 * (r |w|_1 + (1 - r) / 2 |w|^2), "
-                        "scikit-learn's ElasticNet(alpha=l2, l1_ratio=r); 1: Lasso. Solved by "
-                        "coordinate descent on the one pass's R factor (default 0: ridge)")
+                   help="elastic net, l2 * (r |w|_1 + (1 - r) / 2 |w|^2): scikit-learn's "
+                        "ElasticNet(alpha=l2, l1_ratio=r) (linear, normal: coordinate descent "
+                        "on the one pass's R factor; 1: Lasso) and LogisticRegression(penalty="
+                        "'elasticnet', C=1/(l2 n), l1_ratio=r) (logistic, svm, linear with "
+                        "newton: proximal Newton). Default 0: ridge")
     p.add_argument("--lambdas", type=lambda_grid, metavar="LO:HI:N|A,B,...",
-                   help="linear (normal): the penalty path, N log-spaced from HI down to LO, "
-                        "or a list; without it --cv uses 20 from lambda_max (needs --l1-ratio)")
+                   help="linear (normal), logistic and svm (newton): the penalty path, N "
+                        "log-spaced from HI down to LO, or a list; without it --cv uses 20 "
+                        "from lambda_max (needs --l1-ratio)")
     p.add_argument("--cv", type=positive_int, metavar="K",
-                   help="linear (normal): K-fold cross-validation of the path, in the same "
-                        "one pass; the model takes lambda_min")
+                   help="K-fold cross-validation of the path, in the passes of one fit (linear: "
+                        "one pass); the model takes lambda_min")
+    p.add_argument("--plot", metavar="PNG", help="with --lambdas or --cv: draw the CV curve "
+                   "and the coefficient path into this PNG (needs matplotlib)")
     p.add_argument("--class-weight", help="logistic, svm: balanced (scikit-learn's n / (K n_c), "
                    "one more pass) or a JSON object of label: weight, e.g. '{\"0\": 1, \"1\": 5}' "
                    "(labels not listed weigh 1)")
@@ -291,6 +297,11 @@ def build_parser():
                                        "intervals) stored in a model file")
     p.add_argument("model", metavar="MODEL.json")
 
+    p = sub.add_parser("plot", help="draw the CV curve and coefficient path of a model "
+                                    "trained with --lambdas or --cv (needs matplotlib)")
+    p.add_argument("model", metavar="MODEL.json")
+    p.add_argument("--output", required=True, metavar="PNG")
+
     p = sub.add_parser("demo", help="train and evaluate logistic regression on a shipped "
                                     "dataset (breast cancer, 569 rows)")
     p.add_argument("--model", default="mrlearn-demo-model.json")
@@ -317,7 +328,8 @@ def _print_pass(entry):
         shown.append("objective %.10g" % entry["objective"])
     for key, fmt in (("grad_norm", "|grad| %.3e"), ("step", "step %-8.3g"), ("sample", "sample %d"),
                      ("center_shift", "shift %.3e"), ("candidates", "candidates %d"),
-                     ("reseeded", "reseeded %d")):
+                     ("reseeded", "reseeded %d"), ("n_nonzero", "nonzero %d"),
+                     ("running", "models %d")):
         if entry.get(key):
             shown.append(fmt % entry[key])
     if entry.get("accepted") is False:
@@ -342,13 +354,18 @@ def cmd_train(args):
                          weight_col=args.weight_col, class_weight=args.class_weight,
                          table=table, l1_ratio=args.l1_ratio, lambdas=args.lambdas,
                          cv=args.cv)
+    if args.plot:
+        check_plot(config.lambdas is not None)
     with _runner(args) as runner:  # URIs are checked with the runner's S3 settings
-        check_outputs(args.input, model=args.model, checkpoint_dir=args.checkpoint_dir)
+        check_outputs(args.input, model=args.model, checkpoint_dir=args.checkpoint_dir,
+                      plot=args.plot)
         model = train(config, runner, args.checkpoint_dir, args.resume,
                       None if args.quiet else _print_pass)
         save_model(args.model, model)  # with the runner's S3 settings
     if model.get("cv"):
         print(format_cv(model), file=sys.stderr)
+    if args.plot:
+        plot_path(model, args.plot)
     print("%s/%s: %s after %d pass(es), objective %.10g; model written to %s%s" % (
         model["algo"], model["solver"], model["stop_reason"], model["n_passes"],
         model["objective"], args.model, _skipped(model["bad_rows"])
@@ -360,13 +377,16 @@ def cmd_train(args):
 def format_cv(model):
     """The cross-validation table of a path model (as cv.glmnet prints it)."""
     cv, path = model["cv"], model["path"]
-    lines = ["%d-fold cross-validation, held-out mean squared error:" % cv["folds"],
-             "%12s %14s %12s %9s" % ("lambda", "cv mse", "std err", "nonzero")]
+    accuracy = cv.get("accuracy")
+    lines = ["%d-fold cross-validation, held-out %s:" % (cv["folds"], cv["measure"]),
+             "%12s %14s %12s %9s%s" % ("lambda", "cv mean", "std err", "nonzero",
+                                       " %9s" % "accuracy" if accuracy else "")]
     for i, lam in enumerate(path["lambdas"]):
         mark = " <- lambda_min" if lam == cv["lambda_min"] else (
             " <- lambda_1se" if lam == cv["lambda_1se"] else "")
-        lines.append("%12.5g %14.6g %12.4g %9d%s" % (lam, cv["cvm"][i], cv["cvsd"][i],
-                                                     path["n_nonzero"][i], mark))
+        lines.append("%12.5g %14.6g %12.4g %9d%s%s" % (
+            lam, cv["cvm"][i], cv["cvsd"][i], path["n_nonzero"][i],
+            " %9.4f" % accuracy[i] if accuracy else "", mark))
     return "\n".join(lines)
 
 
@@ -417,6 +437,14 @@ def cmd_summary(args):
     print(format_summary(load_model(args.model), args.model))
 
 
+def cmd_plot(args):
+    model = load_model(args.model)
+    check_plot("path" in model)
+    check_outputs([args.model], plot=args.output)
+    plot_path(model, args.output)
+    print("plot written to %s" % args.output)
+
+
 def cmd_demo(args):
     train_csv = os.path.join(DEMO_DATA, "breast_cancer_train.csv.gz")
     test_csv = os.path.join(DEMO_DATA, "breast_cancer_test.csv.gz")
@@ -433,7 +461,7 @@ def cmd_demo(args):
 
 COMMANDS = {"train": cmd_train, "predict": cmd_predict, "evaluate": cmd_evaluate,
             "prepare": cmd_prepare, "partition": cmd_partition, "summary": cmd_summary,
-            "demo": cmd_demo}
+            "plot": cmd_plot, "demo": cmd_demo}
 
 
 def main(argv=None):

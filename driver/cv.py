@@ -91,13 +91,21 @@ def path_and_cv(folds, lambdas, l1_ratio, totals):
         for i, lam in enumerate(lambdas):
             theta, _ = fit(training, lam, l1_ratio, total - totals[k])
             errors[k, i] = squared_error(folds[k], theta) / totals[k]
+    cv, best = cv_curve(errors, totals, lambdas)
+    cv.update(measure="mean squared error", mse=errors.tolist())
+    return path, cv, best
+
+
+def cv_curve(errors, totals, lambdas):
+    """``(cv, index of lambda_min)``: cv.glmnet's curve from the held-out errors (K, L) of
+    K folds (rows or weight ``totals`` (K,)) at L decreasing ``lambdas``: ``folds``,
+    ``fold_sizes``, ``cvm``, ``cvsd``, ``lambda_min`` and ``lambda_1se``."""
+    K = len(totals)
     weights = np.asarray(totals, dtype=np.float64)
     cvm = weights @ errors / weights.sum()
     cvsd = np.sqrt(weights @ (errors - cvm) ** 2 / weights.sum() / (K - 1))
     best = int(np.argmin(cvm))
     within = np.flatnonzero(cvm <= cvm[best] + cvsd[best])
     one_se = int(within.min())  # lambdas decrease: the smallest index is the largest lambda
-    cv = {"folds": K, "fold_sizes": list(totals), "mse": errors.tolist(),
-          "cvm": cvm.tolist(), "cvsd": cvsd.tolist(),
-          "lambda_min": lambdas[best], "lambda_1se": lambdas[one_se]}
-    return path, cv, best
+    return {"folds": K, "fold_sizes": list(totals), "cvm": cvm.tolist(), "cvsd": cvsd.tolist(),
+            "lambda_min": lambdas[best], "lambda_1se": lambdas[one_se]}, best

@@ -223,7 +223,7 @@ def null_model_counts(loss, thetas, record):
     """History fields of a pass that tell the intercept-only model: at ``theta = 0`` the
     logistic gradient sum of the intercept is ``n / 2 - positives`` (with weights: their
     total and the positives' weight). {} for other passes."""
-    if loss != "logistic" or thetas is None or np.any(np.asarray(thetas)):
+    if loss != "logistic" or thetas is None or np.any(np.asarray(thetas)) or "grad" not in record:
         return {}
     if "weight_sum" in record:
         return {"positives": record["weight_sum"] / 2.0 - record["grad"][0][-1]}

@@ -24,20 +24,22 @@ def _inside(inner, outer):
     return inner == outer or inner.startswith(outer.rstrip("/") + "/")
 
 
-def check_outputs(inputs, model=None, checkpoint_dir=None, output_dir=None):
+def check_outputs(inputs, model=None, checkpoint_dir=None, output_dir=None, plot=None):
     """Refuse (MrlearnError) outputs that would overwrite inputs or cannot be written.
 
     ``inputs``: the input paths as given (files, directories, globs); ``model``: a file to
     write; ``checkpoint_dir``: a directory to write into (it may exist); ``output_dir``: a
-    directory to create (it must not exist).
+    directory to create (it must not exist); ``plot``: a local PNG file to write.
     """
+    if plot and ("://" in plot or (model and _normalized(plot) == _normalized(model))):
+        raise MrlearnError("--plot %s: give a local PNG file apart from --model" % plot)
     try:
         files = [_normalized(p) for p in hdfs_utils.expand(inputs)]
     except FileNotFoundError as e:
         raise MrlearnError("input %s matches no file; check --input" % e.args[0])
     outputs = [(option, path) for option, path in (
-        ("--model", model), ("--checkpoint-dir", checkpoint_dir), ("--output", output_dir))
-        if path]
+        ("--model", model), ("--checkpoint-dir", checkpoint_dir), ("--output", output_dir),
+        ("--plot", plot)) if path]
     for option, path in outputs:
         clash = next((f for f in files if _inside(f, _normalized(path))), None)
         if clash:
@@ -45,8 +47,9 @@ def check_outputs(inputs, model=None, checkpoint_dir=None, output_dir=None):
                                % (option, path, "is" if clash == _normalized(path) else
                                   "contains", clash))
         _check_parent(option, path)
-    if model:
-        _check_file_location("--model", model)
+    for option, path in (("--model", model), ("--plot", plot)):
+        if path:
+            _check_file_location(option, path)
     if checkpoint_dir and hdfs_utils.exists(checkpoint_dir) and not _is_dir(checkpoint_dir):
         raise MrlearnError("--checkpoint-dir %s is a file; give a directory (it is created "
                            "if missing)" % checkpoint_dir)

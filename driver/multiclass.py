@@ -47,7 +47,12 @@ def new_multiclass_solver(config, n_features, classes):
         return OneVsRest(K * p, config.tol, method=config.solver, **options)
     method = config.solver
     if method == "newton" and K * p > NEWTON_MAX_PARAMS:
+        if config.l1_ratio:
+            raise MrlearnError("--l1-ratio needs Newton's Hessian: %d classes x %d parameters "
+                               "is more than %d" % (K, p, NEWTON_MAX_PARAMS))
         method = "lbfgs"
+    if config.l1_ratio:
+        method, options["l1_ratio"] = "proximal_newton", config.l1_ratio
     return SOLVERS[method](K * p, config.tol_for(method), **options)
 
 

@@ -26,6 +26,8 @@ from jobs.qr_pass import MRQRPass
 from jobs.records import to_json
 
 ARMIJO = 1e-4
+ROUNDING = 64 * np.finfo(float).eps
+"""Relative objective changes this small are rounding, not progress."""
 LBFGS_MEMORY = 10
 
 
@@ -67,6 +69,8 @@ class DescentSolver:
 
     name = None
     order = 1
+    AT_OPTIMUM = "gradient is zero"
+    """The stop reason when :meth:`optimality` is zero (to 1e-14)."""
     SCALARS = ("f", "steps", "step", "done", "stop_reason")
     ARRAYS = ("x", "g", "H", "d")
 
@@ -107,8 +111,7 @@ class DescentSolver:
         pass that accepts no step keeps it and tries shorter steps along it.
         """
         candidates = self.candidates()
-        terms, H = regularized(record, candidates, self.options["l2"], self.order,
-                               len(self.options.get("classes", [0])))
+        terms, H = self._terms(record, candidates)
         f_before = self.f
         if self.steps == [0.0]:  # a pass at the current point only: the first, or Newton's
             chosen, step = 0, 0.0  # for the Hessian there after a shorter step
@@ -123,8 +126,18 @@ class DescentSolver:
             self._check_convergence(f_before)
             if not self.done:
                 self.steps = self.trial_steps()
-        return {"objective": self.f, "grad_norm": float(np.linalg.norm(self.g)),
+        return {"objective": self.f, "grad_norm": float(np.linalg.norm(self.optimality())),
                 "step": step, "accepted": chosen is not None, "candidates": len(terms)}
+
+    def _terms(self, record, candidates):
+        """``(terms, H)`` of :func:`regularized` for this solver's objective."""
+        return regularized(record, candidates, self.options["l2"], self.order,
+                           len(self.options.get("classes", [0])))
+
+    def optimality(self, x=None, g=None):
+        """The vector that is zero at the optimum (p,), at ``x`` with gradient ``g``
+        (default: the current point): the gradient."""
+        return self.g if g is None else g
 
     def model_fields(self):
         if "classes" in self.options:
@@ -138,13 +151,17 @@ class DescentSolver:
 
     def _choose(self, terms):
         """Index of the candidate to accept, or None if none decreases the objective."""
-        slope = float(self.g @ self.d)
+        slope = self.slope()
         values = [F for F, _ in terms]
         armijo = [j for j, F in enumerate(values) if F <= self.f + ARMIJO * self.steps[j] * slope]
         pool = armijo or [j for j, F in enumerate(values) if F < self.f]
         if not pool:
             return None
         return min(pool, key=lambda j: values[j])
+
+    def slope(self):
+        """The objective's directional derivative along ``d`` (Armijo's rule)."""
+        return float(self.g @ self.d)
 
     def _accept(self, x, term, H, step):
         """Move to ``x`` with its ``(F, G)``; ``H`` is the pass's Hessian (or None)."""
@@ -161,8 +178,8 @@ class DescentSolver:
             self._stop("no step along the direction decreases the objective")
 
     def _check_convergence(self, f_before):
-        if float(np.max(np.abs(self.g))) <= 1e-14:
-            self._stop("gradient is zero")
+        if float(np.max(np.abs(self.optimality()))) <= 1e-14:
+            self._stop(self.AT_OPTIMUM)
         elif f_before is not None and self.converged(f_before):
             self._stop("converged")
 
@@ -274,6 +291,28 @@ class Newton(DescentSolver):
         shared = np.eye(p) if self.options["l2"] == 0 else np.eye(p)[:, -1:]
         return np.kron(np.ones((K, 1)), shared) / np.sqrt(K)
 
+    def _choose(self, terms):
+        """The longest trial step that passes Armijo's test (backtracking's choice): near
+        the optimum the trial objectives differ by rounding only, and the full step is
+        the one whose Hessian the pass summed. Else the lowest objective below ``f``."""
+        slope = self.slope()
+        for j, (F, _) in enumerate(terms):
+            if F <= self.f + ARMIJO * self.steps[j] * slope:
+                return j
+        return self._choose_by_gradient(terms)
+
+    def _choose_by_gradient(self, terms):
+        """When no trial step passes Armijo's test because the objective changes by
+        rounding only, the longest whose optimality measure (1-norm) is smaller than at
+        ``x`` (scikit-learn's NewtonSolver does the same), else the lowest objective."""
+        now = np.abs(self.optimality()).sum()
+        for j, (F, G) in enumerate(terms):
+            x = self.x + self.steps[j] * self.d
+            if (abs(F - self.f) <= ROUNDING * abs(self.f)
+                    and np.abs(self.optimality(x, G)).sum() < now):
+                return j
+        return super()._choose(terms)
+
     def trial_steps(self):
         """The Newton step and 3 halvings; after a shorter step than the one whose
         Hessian the pass summed, the current point alone (its Hessian, for the direction)."""
@@ -283,8 +322,143 @@ class Newton(DescentSolver):
         if not self.exact:
             return False  # the next pass, with the Hessian at x, decides
         threshold = self.tol * abs(self.f0)
-        half_decrement = -0.5 * float(self.g @ self.d)
-        return float(np.max(np.abs(self.g))) <= threshold and half_decrement <= threshold
+        half_decrement = -0.5 * self.slope()
+        return (float(np.max(np.abs(self.optimality()))) <= threshold
+                and half_decrement <= threshold)
+
+
+class ProximalNewton(Newton):
+    """Elastic net by proximal Newton, as glmnet and newGLMNET solve it (Friedman, Hastie &
+    Tibshirani 2010; Yuan, Ho & Lin 2012): objective ``F = loss_sum / n + l2 ((1 - r) / 2
+    |w|^2 + r |w|_1)``, ``r`` the option ``l1_ratio`` (scikit-learn's
+    ``LogisticRegression(penalty='elasticnet', C=1 / (l2 n), l1_ratio=r)``).
+
+    Each pass gives the smooth part's gradient ``g`` and Hessian ``H`` at ``x`` (the ridge
+    term included); the direction minimizes the quadratic model plus the L1 term,
+    ``g.d + d^T H d / 2 + l2 r |w + d_w|_1``, by cyclic coordinate descent, finished by an
+    exact solve on the support it finds (:func:`lasso_quadratic`). The trial steps are
+    Newton's, accepted by Armijo's rule on ``F`` with the slope ``g.d + l2 r (|w + d_w|_1 -
+    |w|_1)`` (Tseng & Yun 2009). Coefficients the model zeroes are exact zeros at the full
+    step. Stops on Newton's rule with the gradient replaced by the minimum-norm
+    subgradient (:meth:`optimality`) and the decrement by that slope.
+    """
+
+    name = "proximal_newton"
+    AT_OPTIMUM = "optimality conditions hold"
+
+    def _l1(self):
+        return self.options["l2"] * self.options["l1_ratio"]
+
+    def _penalized(self):
+        """Which parameters the L1 term holds (p,) bool: all but the intercept of each row."""
+        rows = len(self.options.get("classes", [0]))
+        penalized = np.ones(len(self.x0), dtype=bool)
+        penalized[len(self.x0) // rows - 1::len(self.x0) // rows] = False
+        return penalized
+
+    def _l1_norm(self, x):
+        return float(np.abs(x[self._penalized()]).sum())
+
+    def _terms(self, record, candidates):
+        l2, ratio = self.options["l2"], self.options["l1_ratio"]
+        terms, H = regularized(record, candidates, l2 * (1.0 - ratio), self.order,
+                               len(self.options.get("classes", [0])))
+        l1 = [self._l1() * self._l1_norm(x) for x in np.atleast_2d(candidates)]
+        return [(F + a, G) for (F, G), a in zip(terms, l1)], H
+
+    def optimality(self, x=None, g=None):
+        g = np.array(self.g if g is None else g, dtype=np.float64)
+        x = self.x if x is None else x
+        l1, pen = self._l1(), self._penalized()
+        w, gw = x[pen], g[pen]
+        g[pen] = np.where(w != 0, gw + l1 * np.sign(w),
+                          np.sign(gw) * np.maximum(np.abs(gw) - l1, 0.0))
+        return g
+
+    def slope(self):
+        return float(self.g @ self.d) + self._l1() * (self._l1_norm(self.x + self.d)
+                                                      - self._l1_norm(self.x))
+
+    def direction(self):
+        """The minimizer of the quadratic model plus the L1 term, minus ``x``. A multinomial
+        model's Hessian is singular along a shift of every intercept (the softmax does not
+        see it): as :meth:`Newton.direction`, that direction is given curvature, so the
+        intercepts keep summing to zero."""
+        H = self.H
+        flat = self._flat_directions()
+        if flat is not None:
+            H = H + np.trace(H) / len(H) * (flat @ flat.T)
+        return lasso_quadratic(H, self.g - H @ self.x, self._l1(), self._penalized(),
+                               self.x) - self.x
+
+    def _flat_directions(self):
+        """Only the intercepts' shift: the L1 term sees a shift of the coefficients."""
+        if "classes" not in self.options:
+            return None
+        K = len(self.options["classes"])
+        return np.kron(np.ones((K, 1)), np.eye(len(self.x0) // K)[:, -1:]) / np.sqrt(K)
+
+    def n_nonzero(self):
+        return int(np.count_nonzero(self.x[self._penalized()]))
+
+    def model_fields(self):
+        return dict(super().model_fields(), n_nonzero=self.n_nonzero())
+
+    def update(self, record):
+        info = super().update(record)
+        info["n_nonzero"] = self.n_nonzero()
+        return info
+
+
+def lasso_quadratic(H, c, l1, penalized, start, tol=1e-14, max_sweeps=10000):
+    """``argmin_u c.u + u^T H u / 2 + l1 |u[penalized]|_1`` for a symmetric positive
+    semi-definite ``H`` (p, p), ``c`` (p,), ``penalized`` (p,) bool, from ``start`` (p,).
+
+    Cyclic coordinate descent; every 10 sweeps, the support and signs it has found are
+    tried exactly: ``u_S = -H_SS^-1 (c_S + l1 sign_S)`` is the answer when it keeps those
+    signs and every zero coordinate satisfies ``|c_j + H_j u| <= l1`` (the optimality
+    conditions). Otherwise descent goes on until no sweep moves a coordinate by more than
+    ``tol`` times the largest.
+    """
+    u = np.array(start, dtype=np.float64)
+    p = len(u)
+    diag = np.diag(H)
+    threshold = np.where(penalized, l1, 0.0)
+    for sweep in range(1, max_sweeps + 1):
+        largest_move = 0.0
+        for j in range(p):
+            if diag[j] <= 0:
+                continue
+            r = c[j] + H[j] @ u - diag[j] * u[j]
+            new = -np.sign(r) * max(abs(r) - threshold[j], 0.0) / diag[j]
+            largest_move = max(largest_move, abs(new - u[j]))
+            u[j] = new
+        if largest_move <= tol * max(np.abs(u).max(), 1e-300):
+            return u
+        if sweep % 10 == 0:
+            exact = _support_solve(H, c, threshold, u)
+            if exact is not None:
+                return exact
+    return u
+
+
+def _support_solve(H, c, threshold, u):
+    """The exact minimizer on the support and signs of ``u``, or None if they are not the
+    optimal ones."""
+    support = (u != 0) | (threshold == 0)
+    signs = np.sign(u) * (threshold > 0)
+    S = np.flatnonzero(support)
+    try:
+        u_S = -np.linalg.solve(H[np.ix_(S, S)], c[S] + threshold[S] * signs[S])
+    except np.linalg.LinAlgError:
+        return None
+    exact = np.zeros_like(u)
+    exact[S] = u_S
+    kept = (threshold[S] == 0) | (np.sign(u_S) == signs[S])
+    residual = np.abs(c + H @ exact)[~support]
+    if kept.all() and np.all(residual <= threshold[~support] * (1 + 1e-12)):
+        return exact
+    return None
 
 
 class LBFGS(DescentSolver):
@@ -443,7 +617,8 @@ class NormalEquations:
             state["rfactor"][0], np.asarray(state["rfactor"][1]), np.asarray(state["rfactor"][2]))
 
 
-SOLVERS = {cls.name: cls for cls in (Newton, LBFGS, GradientDescent, NormalEquations)}
+SOLVERS = {cls.name: cls for cls in (Newton, ProximalNewton, LBFGS, GradientDescent,
+                                      NormalEquations)}
 
 
 def restore_solver(state, solvers=SOLVERS):

@@ -22,6 +22,7 @@ from driver.multiclass import (KINDS, OneVsRest, check_classes, multiclass_kind,
                                new_multiclass_solver, solver_method, start_multiclass,
                                class_counts)
 from driver.passes import run_pass
+from driver.path import PathSolver
 from driver.table import (TableOptions, build_table, roles, schema_table, string_classes,
                           with_references)
 from jobs.schema_pass import MRSchemaPass
@@ -34,7 +35,7 @@ from jobs.records import MAX_LABELS
 from jobs.sgd import SCHEDULES
 
 ALL_SOLVERS = dict(SOLVERS, lloyd=KMeansSolver, sgd=SGDSolver, mixing=MixingSolver,
-                   ovr=OneVsRest)
+                   ovr=OneVsRest, path=PathSolver)
 STOCHASTIC_OPTIONS = ("batch_fraction", "schedule", "eta0", "power_t", "average",
                       "local_epochs", "batch_size")
 
@@ -130,7 +131,7 @@ class TrainConfig:
         self.class_weight = _check_class_weight(class_weight, algo)
         self.table = (table.to_json() if isinstance(table, TableOptions)
                       else TableOptions.from_json(table).to_json())
-        self.l1_ratio = _check_l1_ratio(l1_ratio, algo, solver)
+        self.l1_ratio = _check_l1_ratio(l1_ratio, algo, solver, self.multiclass)
         self.lambdas, self.cv = _check_path(lambdas, cv, l2, self.l1_ratio, algo, solver)
 
     @property
@@ -209,15 +210,19 @@ def _check_finite(**options):
                                % (name.replace("_", "-"), value))
 
 
+PATH_SOLVERS = (("linear", "normal"), ("logistic", "newton"), ("svm", "newton"))
+"""Where a path and its cross-validation run in the passes of one fit: least squares in
+its one pass (:mod:`driver.cv`), classifiers in Newton's (:mod:`driver.path`)."""
+
+
 def _check_path(lambdas, cv, l2, l1_ratio, algo, solver):
     """``(lambdas, cv)``: a path (decreasing lambdas, or "auto" from lambda_max) and the
-    folds of its cross-validation (None or K >= 2), for least squares (``normal``)."""
+    folds of its cross-validation (None or K >= 2), for :data:`PATH_SOLVERS`."""
     if lambdas is None and cv is None:
         return None, None
-    if (algo, solver) != ("linear", "normal"):
-        raise MrlearnError("--lambdas and --cv apply to --algo linear with --solver normal "
-                           "(one pass for the whole path and every fold), not %s/%s"
-                           % (algo, solver))
+    if (algo, solver) not in PATH_SOLVERS:
+        raise MrlearnError("--lambdas and --cv apply to %s, not %s/%s" % (
+            ", ".join("%s/%s" % pair for pair in PATH_SOLVERS), algo, solver))
     if cv is not None and cv < 2:
         raise MrlearnError("--cv needs at least 2 folds, not %d" % cv)
     if l2:
@@ -233,14 +238,18 @@ def _check_path(lambdas, cv, l2, l1_ratio, algo, solver):
     return lambdas, cv
 
 
-def _check_l1_ratio(l1_ratio, algo, solver):
-    """``--l1-ratio`` in [0, 1]; an L1 term applies to least squares (``normal``) only."""
+def _check_l1_ratio(l1_ratio, algo, solver, multiclass):
+    """``--l1-ratio`` in [0, 1]; an L1 term needs the normal equations or Newton (proximal
+    Newton), and a binary or multinomial model."""
     _check_finite(l1_ratio=l1_ratio)
     if not 0 <= l1_ratio <= 1:
         raise MrlearnError("--l1-ratio must be between 0 and 1, not %g" % l1_ratio)
-    if l1_ratio and (algo, solver) != ("linear", "normal"):
-        raise MrlearnError("--l1-ratio (elastic net) applies to --algo linear with --solver "
-                           "normal, not %s/%s" % (algo, solver))
+    if l1_ratio and solver not in ("normal", "newton"):
+        raise MrlearnError("--l1-ratio (elastic net) needs --solver normal (linear) or newton, "
+                           "not %s" % solver)
+    if l1_ratio and multiclass == "ovr":
+        raise MrlearnError("--l1-ratio (elastic net) applies to binary and multinomial "
+                           "models, not --multiclass ovr")
     return float(l1_ratio)
 
 
@@ -268,10 +277,15 @@ def new_solver(config, spec):
             spec.n_features + 1, config.tol, config.loss, config.l2, seed=config.seed,
             **{k: getattr(config, k) for k in STOCHASTIC_OPTIONS})
     l1 = {"l1_ratio": config.l1_ratio} if config.l1_ratio else {}
+    if config.lambdas is not None and config.solver == "newton":
+        return PathSolver(spec.n_features + 1, config.tol, loss=config.loss,
+                          path=config.lambdas, folds=config.cv, seed=config.seed,
+                          l1_ratio=config.l1_ratio)
     if config.lambdas is not None:
         l1.update(path=config.lambdas, folds=config.cv, seed=config.seed)
-    return SOLVERS[config.solver](spec.n_features + 1, config.tol, loss=config.loss,
-                                  l2=config.l2, step_size=config.step_size, **l1)
+    solver = "proximal_newton" if config.l1_ratio and config.solver == "newton" else config.solver
+    return SOLVERS[solver](spec.n_features + 1, config.tol, loss=config.loss,
+                           l2=config.l2, step_size=config.step_size, **l1)
 
 
 def train(config, runner, checkpoint_dir=None, resume=False, report=None):
@@ -303,6 +317,12 @@ def train(config, runner, checkpoint_dir=None, resume=False, report=None):
         multiclass = multiclass_kind(config, run["classes"])
         _check_weighted_classes(config, run["classes"])
         counts = {}
+        if first and multiclass and (config.lambdas is not None or (
+                config.l1_ratio and multiclass == "ovr")):
+            raise MrlearnError("%s has %d classes: %s apply to binary models" % (
+                ", ".join(config.inputs), len(run["classes"]),
+                "--lambdas and --cv" if config.lambdas is not None
+                else "--l1-ratio (one-vs-rest)"))
         if first and multiclass:
             counts = {"class_counts": class_counts(run["classes"], record)}
             solver, record = start_multiclass(config, spec.n_features, run["classes"], record)
@@ -331,7 +351,7 @@ def _fit_table(config, spec, runner):
 
 def _drops_references(config):
     """Whether the fit is unpenalized, so that one-hot columns need a reference level."""
-    return config.l2 == 0 and config.algo in ("linear", "logistic")
+    return config.l2 == 0 and config.lambdas is None and config.algo in ("linear", "logistic")
 
 
 def _text_label_check(config, spec, classes):
@@ -528,6 +548,8 @@ def _model(config, spec, run, solver, scale, class_weights=None, class_names=Non
     model.update(solver.model_fields())
     if scale:
         model.update(in_original_units(model, scale))
+        if "path" in model:
+            model["path"].update(in_original_units(model["path"], scale))
     if class_weights:
         model["class_weights"] = class_weights
     if config.weighted():

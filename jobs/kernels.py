@@ -119,6 +119,52 @@ def loss_sums(loss, X, y, thetas, order=1, hess_at=0, weights=None):
     return sums
 
 
+def fold_sums(loss, X, y, fold, n_folds, thetas, hessians=(), weights=None):
+    """Per-fold loss, gradient and accuracy sums at ``m`` candidates, and Hessian sums of
+    chosen candidates over all rows but one fold: what a regularization path with K-fold
+    cross-validation needs, all its models in one pass.
+
+    Parameters
+    ----------
+    loss : one of :data:`LOSSES`
+    X : ndarray (n, d) (dense: the Hessians need it)
+    y : ndarray (n,), already encoded (:func:`encode_labels`)
+    fold : ndarray (n,) int, each row's fold in ``0 .. n_folds - 1``
+    thetas : ndarray (m, d + 1), rows ``[w, b]``
+    hessians : pairs ``(candidate, fold left out)``; fold -1 leaves none out
+    weights : ndarray (n,) of row weights >= 0, or None
+
+    Returns
+    -------
+    dict: ``fold_n`` (n_folds,) rows; ``fold_weights`` (n_folds,) their weight (row counts
+    without weights); ``fold_loss`` (m, n_folds); ``fold_grad`` (m, n_folds, d + 1);
+    ``fold_correct`` (m, n_folds), the weight of rows whose margin has the label's sign
+    (classifiers); ``fold_hess`` (len(hessians), d + 1, d + 1). All sums over rows.
+    """
+    thetas = np.atleast_2d(thetas)
+    d = X.shape[1]
+    z = X @ thetas[:, :d].T + thetas[:, d]  # (n, m)
+    right = (z > 0) == (y > 0)[:, None]
+    value, d1, right = weighted_rows(weights, *_loss_derivatives(loss, z, y[:, None], 1)[:2],
+                                     right.astype(np.float64))
+    one_hot = (fold[:, None] == np.arange(n_folds)).astype(np.float64)  # (n, K)
+    grad_x = np.empty((thetas.shape[0], n_folds, d))
+    for k in range(n_folds):
+        rows = fold == k
+        grad_x[:, k, :] = (X[rows].T @ d1[rows]).T
+    sums = {"fold_n": one_hot.sum(axis=0),
+            "fold_weights": one_hot.sum(axis=0) if weights is None else weights @ one_hot,
+            "fold_loss": value.T @ one_hot, "fold_correct": right.T @ one_hot,
+            "fold_grad": np.concatenate([grad_x, (d1.T @ one_hot)[:, :, None]], axis=2)}
+    hess = np.empty((len(hessians), d + 1, d + 1))
+    for h, (candidate, left_out) in enumerate(hessians):
+        d2 = _loss_derivatives(loss, z[:, candidate:candidate + 1], y[:, None], 2)[2]
+        d2 = (d2 if weights is None else d2 * weights) * (fold != left_out)
+        hess[h] = _weighted_gram(X, d2)
+    sums["fold_hess"] = hess
+    return sums
+
+
 def weighted_rows(weights, *per_row):
     """Each of ``per_row`` (arrays (n,) or (n, m), or None) times the row weights
     ``weights`` (n,); unchanged when ``weights`` is None. How any kernel honours weights:

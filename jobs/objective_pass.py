@@ -11,6 +11,11 @@ kind of model:
 - ``"multiclass": "ovr"`` with ``classes`` and ``problems`` (m class indices): candidate j
   ``[w, b]`` of the problem "class ``problems[j]`` against the rest", ``hess_at`` a list
   of candidates (:func:`jobs.multiclass.ovr_sums`);
+- ``fold_hessians`` (a list of ``[candidate, fold left out]``, fold -1 for none) with
+  ``folds`` (K) and ``seed``: a regularization path with K-fold cross-validation (binary
+  losses, order 2): per-fold sums at every candidate and the Hessians asked for
+  (:func:`jobs.kernels.fold_sums`; fold of a row = :func:`jobs.folds.fold_of` of
+  ``[x, raw label]``, the folds of :mod:`jobs.qr_pass`; K = 1: every row in fold 0);
 - ``label_sums`` true: also the per-label sums of ``[x, 1]`` (the first pass of a
   classifier, from which the driver starts a multiclass model at zero);
 - ``class_totals`` true: also the per-label weight sums (row counts without weights), from
@@ -22,14 +27,16 @@ binary kernel weighs each row's loss and derivatives (``weights`` of
 
 Emits one record, key ``"record"``, value: ``n`` (rows), ``loss`` (m,), ``grad``
 (m, p) when order >= 1, ``hess`` when order == 2 ((p, p); for ovr one per ``hess_at``),
-``labels`` (distinct raw labels seen), ``label_sums`` / ``class_totals`` when asked,
+``labels`` (distinct raw labels seen), with ``fold_hessians`` the ``fold_*`` sums of
+:func:`jobs.kernels.fold_sums` instead of ``loss``/``grad``/``hess``, ``label_sums`` / ``class_totals`` when asked,
 ``weight_sum`` with weights, ``bad_rows`` and ``first_bad``. All are sums over rows: the
 driver divides by ``weight_sum`` (``n`` without weights) and adds the regularization.
 """
 import numpy as np
 
 from jobs.base import BlockJob
-from jobs.kernels import encode_labels, loss_sums
+from jobs.folds import fold_of
+from jobs.kernels import encode_labels, fold_sums, loss_sums
 from jobs.multiclass import class_index, class_totals, label_sums, ovr_sums, softmax_sums
 from jobs.records import distinct_labels
 
@@ -54,6 +61,12 @@ class MRObjectivePass(BlockJob):
             classes = self.params["classes"]
             return softmax_sums(X, class_index(y, classes), self.thetas, len(classes), order,
                                 self.params.get("hess_at", 0), weights=w)
+        if "fold_hessians" in self.params:
+            n_folds = self.params["folds"]
+            fold = (fold_of(np.column_stack([X, y]), self.params["seed"], n_folds)
+                    if n_folds > 1 else np.zeros(len(y), dtype=np.int64))
+            return dict(fold_sums(loss, X, encode_labels(y, loss), fold, n_folds, self.thetas,
+                                  self.params["fold_hessians"], weights=w), n=X.shape[0])
         if kind == "ovr":
             return ovr_sums(loss, X, y, self.params["classes"], self.thetas,
                             np.asarray(self.params["problems"], dtype=int), order,

@@ -2,7 +2,7 @@
 
 Parameters (``--params`` JSON): the common input description, and optionally ``folds``
 (K) with ``seed``: then the record holds ``fold_rfactors`` instead of ``design_rfactor``,
-one factor per cross-validation fold (fold of a row = :func:`fold_of`, fixed by its
+one factor per cross-validation fold (fold of a row = :func:`jobs.folds.fold_of`, fixed by its
 values: the same on every runner and for any split layout), plus ``fold_weight_sums``
 when weighted.
 
@@ -15,17 +15,8 @@ across blocks and splits in split order, plus ``weight_sum`` with weights and
 import numpy as np
 
 from jobs.base import BlockJob
-from jobs.clustering import row_uniforms
+from jobs.folds import fold_of
 from jobs.tsqr import rfactor
-
-FOLD_STREAM = 1 << 40
-"""The random stream of fold assignment (apart from sampling and k-means streams)."""
-
-
-def fold_of(rows, seed, folds):
-    """Fold (0 .. folds - 1) of each of ``rows`` (n, p): a hash of (seed, row values)."""
-    return np.minimum((row_uniforms(rows, seed, FOLD_STREAM) * folds).astype(np.int64),
-                      folds - 1)
 
 
 class MRQRPass(BlockJob):

@@ -51,12 +51,17 @@ def test_lasso_of_weighted_rows_equals_sample_weight(tmp_path):
 
 
 @pytest.mark.parametrize("argv, message", [
-    (["--algo", "logistic", "--l1-ratio", "0.5"], "--l1-ratio (elastic net) applies to --algo "
-                                                  "linear with --solver normal, not logistic/newton"),
-    (["--algo", "linear", "--solver", "lbfgs", "--l1-ratio", "1"], "not linear/lbfgs"),
+    (["--algo", "logistic", "--solver", "lbfgs", "--l1-ratio", "0.5"],
+     "--l1-ratio (elastic net) needs --solver normal (linear) or newton, not lbfgs"),
+    (["--algo", "linear", "--solver", "gd", "--l1-ratio", "1"], "or newton, not gd"),
+    (["--algo", "logistic", "--multiclass", "ovr", "--l1-ratio", "1"],
+     "--l1-ratio (elastic net) applies to binary and multinomial models, not --multiclass ovr"),
+    (["--algo", "linear", "--solver", "newton", "--l1-ratio", "1", "--cv", "3"],
+     "--lambdas and --cv apply to linear/normal, logistic/newton, svm/newton, not linear/newton"),
     (["--algo", "linear", "--l1-ratio", "1.5"], "argument --l1-ratio: must be between 0 and 1"),
     (["--algo", "linear", "--l1-ratio", "1", "--cv", "1"], "--cv needs at least 2 folds"),
-    (["--algo", "logistic", "--cv", "5"], "--lambdas and --cv apply to --algo linear"),
+    (["--algo", "svm", "--solver", "lbfgs", "--cv", "5"], "not svm/lbfgs"),
+    (["--algo", "logistic", "--cv", "5"], "a ridge path needs --lambdas"),
     (["--algo", "linear", "--l2", "0.1", "--cv", "5", "--l1-ratio", "1"],
      "give --l2 (one penalty) or --lambdas/--cv (a path), not both"),
     (["--algo", "linear", "--cv", "5"], "a ridge path needs --lambdas"),
@@ -96,7 +101,7 @@ def test_path_times_folds_in_one_pass_equals_refitting_each(diabetes_csv, l1_rat
     """Issue 16's CV bar on least squares: the whole path times 5 folds from ONE pass; the
     held-out errors equal scikit-learn refitting every fold and lambda, the same
     lambda_min; 1 and 3 mappers agree (folds are fixed by row values)."""
-    from jobs.qr_pass import fold_of
+    from jobs.folds import fold_of
     path, X, y = diabetes_csv
     options = dict(l1_ratio=l1_ratio, lambdas=lambdas, cv=5, seed=3)
     model = fit("linear", path, mappers=3, **options)

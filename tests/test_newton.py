@@ -60,7 +60,7 @@ def test_separable_data_stops_within_tol_of_sklearn_in_few_passes(blobs):
 
 def test_a_shorter_step_is_followed_by_a_pass_for_the_hessian_there():
     rng = np.random.default_rng(11)
-    X = rng.standard_normal((50, 2)) * 10
+    X = rng.standard_normal((50, 2)) * 30
     y = encode_labels((X @ [1.0, -1.0] + rng.standard_normal(50) * 5 > 0).astype(float),
                       "squared_hinge")
     solver, history = Newton(3, tol=1e-6, loss="squared_hinge", l2=1e-3), []
