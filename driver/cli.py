@@ -214,7 +214,8 @@ def build_parser():
                         "ElasticNet(alpha=l2, l1_ratio=r) (linear, normal: coordinate descent "
                         "on the one pass's R factor; 1: Lasso) and LogisticRegression(penalty="
                         "'elasticnet', C=1/(l2 n), l1_ratio=r) (logistic, svm, linear with "
-                        "newton: proximal Newton). Default 0: ridge")
+                        "newton: proximal Newton; lbfgs or wide sparse input: OWL-QN). "
+                        "Default 0: ridge")
     p.add_argument("--lambdas", type=lambda_grid, metavar="LO:HI:N|A,B,...",
                    help="linear (normal), logistic and svm (newton): the penalty path, N "
                         "log-spaced from HI down to LO, or a list; without it --cv uses 20 "

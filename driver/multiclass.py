@@ -28,6 +28,9 @@ is 32 MB per split record (a pass over 10^5 rows: see the README's multiclass se
 
 KINDS = ("auto", "multinomial", "ovr")
 
+ELASTIC_NET = {"newton": "proximal_newton", "lbfgs": "owlqn"}
+"""The solver of an elastic net (``--l1-ratio``) for each solver that takes one."""
+
 
 def multiclass_kind(config, classes):
     """``"multinomial"``, ``"ovr"`` or None (a binary model) for ``classes`` found."""
@@ -47,13 +50,11 @@ def new_multiclass_solver(config, n_features, classes):
         return OneVsRest(K * p, config.tol, method=config.solver, **options)
     method = config.solver
     if method == "newton" and K * p > NEWTON_MAX_PARAMS:
-        if config.l1_ratio:
-            raise MrlearnError("--l1-ratio needs Newton's Hessian: %d classes x %d parameters "
-                               "is more than %d" % (K, p, NEWTON_MAX_PARAMS))
         method = "lbfgs"
+    tol = config.tol_for(method)
     if config.l1_ratio:
-        method, options["l1_ratio"] = "proximal_newton", config.l1_ratio
-    return SOLVERS[method](K * p, config.tol_for(method), **options)
+        method, options["l1_ratio"] = ELASTIC_NET[method], config.l1_ratio
+    return SOLVERS[method](K * p, tol, **options)
 
 
 def start_multiclass(config, n_features, classes, record):

@@ -26,6 +26,8 @@ from jobs.qr_pass import MRQRPass
 from jobs.records import to_json
 
 ARMIJO = 1e-4
+DAMPING = 1e-10
+"""Proximal Newton's metric is the Hessian plus this much of its mean diagonal."""
 ROUNDING = 64 * np.finfo(float).eps
 """Relative objective changes this small are rounding, not progress."""
 LBFGS_MEMORY = 10
@@ -327,23 +329,12 @@ class Newton(DescentSolver):
                 and half_decrement <= threshold)
 
 
-class ProximalNewton(Newton):
-    """Elastic net by proximal Newton, as glmnet and newGLMNET solve it (Friedman, Hastie &
-    Tibshirani 2010; Yuan, Ho & Lin 2012): objective ``F = loss_sum / n + l2 ((1 - r) / 2
-    |w|^2 + r |w|_1)``, ``r`` the option ``l1_ratio`` (scikit-learn's
-    ``LogisticRegression(penalty='elasticnet', C=1 / (l2 n), l1_ratio=r)``).
+class ElasticNetTerms:
+    """The L1 term of an elastic net, for a descent solver whose options hold ``l2`` (the
+    penalty lambda) and ``l1_ratio`` (r): the smooth part ``loss_sum / n + l2 (1 - r) / 2
+    |w|^2`` is :func:`regularized`'s, the term ``l2 r |w|_1`` is added here; intercepts
+    (the last parameter of each of a multinomial model's rows) are not penalized."""
 
-    Each pass gives the smooth part's gradient ``g`` and Hessian ``H`` at ``x`` (the ridge
-    term included); the direction minimizes the quadratic model plus the L1 term,
-    ``g.d + d^T H d / 2 + l2 r |w + d_w|_1``, by cyclic coordinate descent, finished by an
-    exact solve on the support it finds (:func:`lasso_quadratic`). The trial steps are
-    Newton's, accepted by Armijo's rule on ``F`` with the slope ``g.d + l2 r (|w + d_w|_1 -
-    |w|_1)`` (Tseng & Yun 2009). Coefficients the model zeroes are exact zeros at the full
-    step. Stops on Newton's rule with the gradient replaced by the minimum-norm
-    subgradient (:meth:`optimality`) and the decrement by that slope.
-    """
-
-    name = "proximal_newton"
     AT_OPTIMUM = "optimality conditions hold"
 
     def _l1(self):
@@ -367,6 +358,8 @@ class ProximalNewton(Newton):
         return [(F + a, G) for (F, G), a in zip(terms, l1)], H
 
     def optimality(self, x=None, g=None):
+        """The minimum-norm subgradient of the objective (Andrew & Gao's pseudo-gradient)
+        at ``x`` with smooth gradient ``g``: zero exactly at the optimum."""
         g = np.array(self.g if g is None else g, dtype=np.float64)
         x = self.x if x is None else x
         l1, pen = self._l1(), self._penalized()
@@ -374,29 +367,6 @@ class ProximalNewton(Newton):
         g[pen] = np.where(w != 0, gw + l1 * np.sign(w),
                           np.sign(gw) * np.maximum(np.abs(gw) - l1, 0.0))
         return g
-
-    def slope(self):
-        return float(self.g @ self.d) + self._l1() * (self._l1_norm(self.x + self.d)
-                                                      - self._l1_norm(self.x))
-
-    def direction(self):
-        """The minimizer of the quadratic model plus the L1 term, minus ``x``. A multinomial
-        model's Hessian is singular along a shift of every intercept (the softmax does not
-        see it): as :meth:`Newton.direction`, that direction is given curvature, so the
-        intercepts keep summing to zero."""
-        H = self.H
-        flat = self._flat_directions()
-        if flat is not None:
-            H = H + np.trace(H) / len(H) * (flat @ flat.T)
-        return lasso_quadratic(H, self.g - H @ self.x, self._l1(), self._penalized(),
-                               self.x) - self.x
-
-    def _flat_directions(self):
-        """Only the intercepts' shift: the L1 term sees a shift of the coefficients."""
-        if "classes" not in self.options:
-            return None
-        K = len(self.options["classes"])
-        return np.kron(np.ones((K, 1)), np.eye(len(self.x0) // K)[:, -1:]) / np.sqrt(K)
 
     def n_nonzero(self):
         return int(np.count_nonzero(self.x[self._penalized()]))
@@ -410,55 +380,115 @@ class ProximalNewton(Newton):
         return info
 
 
-def lasso_quadratic(H, c, l1, penalized, start, tol=1e-14, max_sweeps=10000):
-    """``argmin_u c.u + u^T H u / 2 + l1 |u[penalized]|_1`` for a symmetric positive
-    semi-definite ``H`` (p, p), ``c`` (p,), ``penalized`` (p,) bool, from ``start`` (p,).
+class ProximalNewton(ElasticNetTerms, Newton):
+    """Elastic net by proximal Newton, as glmnet and newGLMNET solve it (Friedman, Hastie &
+    Tibshirani 2010; Yuan, Ho & Lin 2012): objective ``F = loss_sum / n + l2 ((1 - r) / 2
+    |w|^2 + r |w|_1)``, ``r`` the option ``l1_ratio`` (scikit-learn's
+    ``LogisticRegression(penalty='elasticnet', C=1 / (l2 n), l1_ratio=r)``).
 
-    Cyclic coordinate descent; every 10 sweeps, the support and signs it has found are
-    tried exactly: ``u_S = -H_SS^-1 (c_S + l1 sign_S)`` is the answer when it keeps those
-    signs and every zero coordinate satisfies ``|c_j + H_j u| <= l1`` (the optimality
-    conditions). Otherwise descent goes on until no sweep moves a coordinate by more than
-    ``tol`` times the largest.
+    Each pass gives the smooth part's gradient ``g`` and Hessian ``H`` at ``x`` (the ridge
+    term included); the direction minimizes the quadratic model plus the L1 term,
+    ``g.d + d^T H d / 2 + l2 r |w + d_w|_1``, by cyclic coordinate descent, finished by an
+    exact solve on the support it finds (:func:`lasso_quadratic`). The trial steps are
+    Newton's, accepted by Armijo's rule on ``F`` with the slope ``g.d + l2 r (|w + d_w|_1 -
+    |w|_1)`` (Tseng & Yun 2009). Coefficients the model zeroes are exact zeros at the full
+    step. Stops on Newton's rule with the gradient replaced by the minimum-norm
+    subgradient (:meth:`optimality`) and the decrement by that slope.
+    """
+
+    name = "proximal_newton"
+
+    def slope(self):
+        return float(self.g @ self.d) + self._l1() * (self._l1_norm(self.x + self.d)
+                                                      - self._l1_norm(self.x))
+
+    def direction(self):
+        """The minimizer of the quadratic model plus the L1 term, minus ``x``. A multinomial
+        model's Hessian is singular along a shift of every intercept (the softmax does not
+        see it): as :meth:`Newton.direction`, that direction is given curvature, so the
+        intercepts keep summing to zero. ``H`` is damped by :data:`DAMPING` times its mean
+        diagonal (the softmax is flat along a shift of every coefficient too, which only
+        the L1 term sees): the method's fixed points, the optima, do not depend on it."""
+        mean_curvature = np.trace(self.H) / len(self.H)
+        H = self.H + DAMPING * mean_curvature * np.eye(len(self.H))
+        flat = self._flat_directions()
+        if flat is not None:
+            H = H + mean_curvature * (flat @ flat.T)
+        return lasso_quadratic(H, self.g - H @ self.x, self._l1(), self._penalized(),
+                               self.x) - self.x
+
+    def _flat_directions(self):
+        """Only the intercepts' shift: the L1 term sees a shift of the coefficients."""
+        if "classes" not in self.options:
+            return None
+        K = len(self.options["classes"])
+        return np.kron(np.ones((K, 1)), np.eye(len(self.x0) // K)[:, -1:]) / np.sqrt(K)
+
+def lasso_quadratic(H, c, l1, penalized, start, sweeps=20):
+    """``argmin_u q(u) = c.u + u^T H u / 2 + l1 |u[penalized]|_1`` for a symmetric positive
+    definite ``H`` (p, p), ``c`` (p,), ``penalized`` (p,) bool, from ``start`` (p,).
+
+    A few sweeps of cyclic coordinate descent find the support and signs roughly; the
+    feature-sign search (Lee, Battle, Raina & Ng 2006) then finishes exactly: solve the
+    quadratic on the support with the L1 term linear in its signs; where the solution
+    would flip a sign, go to the best point of the segment instead (a coefficient that
+    crosses zero leaves the support); when the signs hold, add the zero coordinate that
+    violates the optimality condition ``|c_j + H_j u| <= l1`` most, until none does. Each
+    step lowers ``q``, so it ends (coordinate descent alone crawls when one-hot columns and
+    the intercept are nearly collinear).
     """
     u = np.array(start, dtype=np.float64)
-    p = len(u)
     diag = np.diag(H)
     threshold = np.where(penalized, l1, 0.0)
-    for sweep in range(1, max_sweeps + 1):
-        largest_move = 0.0
-        for j in range(p):
-            if diag[j] <= 0:
-                continue
+    for _ in range(sweeps):
+        for j in np.flatnonzero(diag > 0):
             r = c[j] + H[j] @ u - diag[j] * u[j]
-            new = -np.sign(r) * max(abs(r) - threshold[j], 0.0) / diag[j]
-            largest_move = max(largest_move, abs(new - u[j]))
-            u[j] = new
-        if largest_move <= tol * max(np.abs(u).max(), 1e-300):
-            return u
-        if sweep % 10 == 0:
-            exact = _support_solve(H, c, threshold, u)
-            if exact is not None:
-                return exact
+            u[j] = -np.sign(r) * max(abs(r) - threshold[j], 0.0) / diag[j]
+    return _feature_sign(H, c, threshold, u)
+
+
+def _feature_sign(H, c, threshold, u, max_steps=None):
+    """The feature-sign search of :func:`lasso_quadratic` from ``u``."""
+    free, signs = threshold == 0, np.sign(u)
+    scale = max(np.abs(c).max(), threshold.max(), 1e-300)
+
+    def q(v):
+        return float(c @ v + 0.5 * v @ H @ v + threshold @ np.abs(v))
+
+    settled = False
+    for _ in range(max_steps or 10 * len(u) + 10):
+        if settled:
+            grad = c + H @ u
+            zero = ~free & (u == 0)
+            violation = np.where(zero, np.abs(grad) - threshold, -np.inf)
+            if not zero.any() or violation.max() <= 1e-12 * scale:
+                return u
+            worst = int(np.argmax(violation))
+            signs[worst] = -np.sign(grad[worst])
+        S = np.flatnonzero(free | (signs != 0))
+        try:
+            target = -np.linalg.solve(H[np.ix_(S, S)], c[S] + threshold[S] * signs[S])
+        except np.linalg.LinAlgError:
+            target = -np.linalg.lstsq(H[np.ix_(S, S)], c[S] + threshold[S] * signs[S],
+                                      rcond=None)[0]
+        flips = ~free[S] & (np.sign(target) != signs[S])
+        settled = not flips.any()
+        if settled:
+            u = np.zeros_like(u)
+            u[S] = target
+            continue
+        delta = target - u[S]
+        crossing = ~free[S] & (u[S] != 0) & (np.sign(u[S] + delta) != np.sign(u[S]))
+        steps = np.append(-u[S][crossing] / delta[crossing], 1.0)
+        points = []
+        for t in steps:
+            v = u.copy()
+            v[S] = u[S] + t * delta
+            v[S[crossing]] = np.where(np.isclose(steps[:-1], t, rtol=0, atol=0), 0.0, v[S[crossing]])
+            points.append(v)
+        u = min(points, key=q)
+        signs = np.where(free, 0.0, np.sign(u))
     return u
-
-
-def _support_solve(H, c, threshold, u):
-    """The exact minimizer on the support and signs of ``u``, or None if they are not the
-    optimal ones."""
-    support = (u != 0) | (threshold == 0)
-    signs = np.sign(u) * (threshold > 0)
-    S = np.flatnonzero(support)
-    try:
-        u_S = -np.linalg.solve(H[np.ix_(S, S)], c[S] + threshold[S] * signs[S])
-    except np.linalg.LinAlgError:
-        return None
-    exact = np.zeros_like(u)
-    exact[S] = u_S
-    kept = (threshold[S] == 0) | (np.sign(u_S) == signs[S])
-    residual = np.abs(c + H @ exact)[~support]
-    if kept.all() and np.all(residual <= threshold[~support] * (1 + 1e-12)):
-        return exact
-    return None
 
 
 class LBFGS(DescentSolver):
@@ -484,9 +514,14 @@ class LBFGS(DescentSolver):
             self.Y = np.array((Y + [y])[-LBFGS_MEMORY:])
 
     def direction(self):
-        q = self.g.copy()
+        return -self._two_loop(self.g)
+
+    def _two_loop(self, q):
+        """The inverse-Hessian approximation times ``q`` (p,) (the two-loop recursion;
+        ``q`` itself before the first pair)."""
+        q = np.array(q, dtype=np.float64)
         if self.S is None:
-            return -q
+            return q
         alphas = []
         for s, y in zip(self.S[::-1], self.Y[::-1]):
             a = float(s @ q) / float(y @ s)
@@ -497,13 +532,57 @@ class LBFGS(DescentSolver):
         for (s, y), a in zip(zip(self.S, self.Y), alphas[::-1]):
             b = float(y @ r) / float(y @ s)
             r += s * (a - b)
-        return -r
+        return r
 
     def trial_steps(self):
         if self.S is None:
             scale = 1.0 / max(np.linalg.norm(self.g), 1e-300)
             return [scale * t for t in (10.0, 1.0, 0.1, 0.01)]
         return [1.0, 0.5, 0.25, 0.1]
+
+
+class OWLQN(ElasticNetTerms, LBFGS):
+    """Elastic net for wide data: orthant-wise limited-memory quasi-Newton (Andrew & Gao
+    2007), the method of Spark MLlib's elastic net, on gradient sums alone.
+
+    L-BFGS on the smooth part (pairs from its gradients), steered by the pseudo-gradient
+    ``v`` (:meth:`optimality`): the direction is the two-loop product with ``-v``, zeroed
+    where it disagrees in sign with ``-v``; every trial point is projected onto the orthant
+    of the current point (a zero coefficient takes the sign of ``-v``), so coefficients
+    that would cross zero stop at exactly zero. Armijo's test uses ``v . (x_t - x)``.
+    """
+
+    name = "owlqn"
+
+    def direction(self):
+        v = self.optimality()
+        d = -self._two_loop(v)
+        d[np.sign(d) != np.sign(-v)] = 0.0
+        return d
+
+    def candidates(self):
+        if self.x is None:
+            return self.x0[None, :]
+        v, pen = self.optimality(), self._penalized()
+        orthant = np.where(self.x != 0, np.sign(self.x), np.sign(-v))
+        points = np.array([self.x + t * self.d for t in self.steps])
+        kept = np.sign(points) == orthant
+        points[:, pen] = np.where(kept[:, pen], points[:, pen], 0.0)
+        return points
+
+    def _choose(self, terms):
+        v = self.optimality()
+        values = [F for F, _ in terms]
+        moves = [float(v @ (x - self.x)) for x in self.candidates()]
+        armijo = [j for j, F in enumerate(values) if F <= self.f + ARMIJO * moves[j]]
+        pool = armijo or [j for j, F in enumerate(values) if F < self.f]
+        return min(pool, key=lambda j: values[j]) if pool else None
+
+    def trial_steps(self):
+        if self.S is None:
+            scale = 1.0 / max(np.linalg.norm(self.optimality()), 1e-300)
+            return [scale * t for t in (10.0, 1.0, 0.1, 0.01)]
+        return super().trial_steps()
 
 
 class GradientDescent(DescentSolver):
@@ -617,7 +696,7 @@ class NormalEquations:
             state["rfactor"][0], np.asarray(state["rfactor"][1]), np.asarray(state["rfactor"][2]))
 
 
-SOLVERS = {cls.name: cls for cls in (Newton, ProximalNewton, LBFGS, GradientDescent,
+SOLVERS = {cls.name: cls for cls in (Newton, ProximalNewton, LBFGS, OWLQN, GradientDescent,
                                       NormalEquations)}
 
 

@@ -18,7 +18,7 @@ from driver.inputs import (DEFAULT_MAX_BAD_FRACTION, check_bad_rows, describe_in
 from driver.inference import model_summary, null_model_counts
 from driver.model import FORMAT, FORMAT_VERSION, in_original_units
 from driver.kmeans import DEFAULT_N_INIT, INITS, KMeansSolver, init_passes
-from driver.multiclass import (KINDS, OneVsRest, check_classes, multiclass_kind,
+from driver.multiclass import (ELASTIC_NET, KINDS, OneVsRest, check_classes, multiclass_kind,
                                new_multiclass_solver, solver_method, start_multiclass,
                                class_counts)
 from driver.passes import run_pass
@@ -30,7 +30,7 @@ from jobs.multiclass import label_key
 from jobs.objective_pass import MRObjectivePass
 from driver.sgd import MixingSolver, SGDSolver
 from driver.solvers import SOLVERS, restore_solver
-from jobs.parsing import DENSE_MAX_FEATURES
+from jobs.parsing import DENSE_MAX_FEATURES, is_number
 from jobs.records import MAX_LABELS
 from jobs.sgd import SCHEDULES
 
@@ -193,7 +193,7 @@ def _check_class_weight(class_weight, algo):
         weights = json.loads(class_weight) if isinstance(class_weight, str) else class_weight
         ok = isinstance(weights, dict) and all(
             not isinstance(v, bool) and isinstance(v, (int, float)) and math.isfinite(v)
-            and v >= 0 and math.isfinite(float(k)) for k, v in weights.items())
+            and v >= 0 for v in weights.values())
     except (ValueError, TypeError):
         ok = False
     if not ok:
@@ -239,14 +239,14 @@ def _check_path(lambdas, cv, l2, l1_ratio, algo, solver):
 
 
 def _check_l1_ratio(l1_ratio, algo, solver, multiclass):
-    """``--l1-ratio`` in [0, 1]; an L1 term needs the normal equations or Newton (proximal
-    Newton), and a binary or multinomial model."""
+    """``--l1-ratio`` in [0, 1]; an L1 term needs the normal equations, Newton (proximal
+    Newton) or L-BFGS (OWL-QN), and a binary or multinomial model."""
     _check_finite(l1_ratio=l1_ratio)
     if not 0 <= l1_ratio <= 1:
         raise MrlearnError("--l1-ratio must be between 0 and 1, not %g" % l1_ratio)
-    if l1_ratio and solver not in ("normal", "newton"):
-        raise MrlearnError("--l1-ratio (elastic net) needs --solver normal (linear) or newton, "
-                           "not %s" % solver)
+    if l1_ratio and solver not in ("normal",) + tuple(ELASTIC_NET):
+        raise MrlearnError("--l1-ratio (elastic net) needs --solver normal (linear), newton "
+                           "or lbfgs, not %s" % solver)
     if l1_ratio and multiclass == "ovr":
         raise MrlearnError("--l1-ratio (elastic net) applies to binary and multinomial "
                            "models, not --multiclass ovr")
@@ -283,7 +283,9 @@ def new_solver(config, spec):
                           l1_ratio=config.l1_ratio)
     if config.lambdas is not None:
         l1.update(path=config.lambdas, folds=config.cv, seed=config.seed)
-    solver = "proximal_newton" if config.l1_ratio and config.solver == "newton" else config.solver
+    solver = config.solver
+    if config.l1_ratio and solver != "normal":
+        solver = ELASTIC_NET[solver]
     return SOLVERS[solver](spec.n_features + 1, config.tol, loss=config.loss,
                            l2=config.l2, step_size=config.step_size, **l1)
 
@@ -303,7 +305,7 @@ def train(config, runner, checkpoint_dir=None, resume=False, report=None):
     scale = _feature_scale(spec) if config.standardize else None
     run = _start_run(config, spec, checkpoint_dir, resume)
     solver = restore_solver(run["solver"], ALL_SOLVERS)
-    class_weights = _resolve_class_weights(config, spec, scale, runner)
+    class_weights = _resolve_class_weights(config, spec, scale, runner, class_names)
     while not solver.done and len(run["history"]) < config.max_iter:
         started = time.time()
         first = not run["history"]
@@ -315,7 +317,7 @@ def train(config, runner, checkpoint_dir=None, resume=False, report=None):
         record = run_pass(solver.job, params, spec.files, runner)
         _check_record(config, run, record)
         multiclass = multiclass_kind(config, run["classes"])
-        _check_weighted_classes(config, run["classes"])
+        _check_weighted_classes(config, run["classes"], class_names)
         counts = {}
         if first and multiclass and (config.lambdas is not None or (
                 config.l1_ratio and multiclass == "ovr")):
@@ -394,7 +396,7 @@ def _prepared_table(config, spec):
     return _text_label_check(config, spec, stats.get("classes"))
 
 
-def _resolve_class_weights(config, spec, scale, runner):
+def _resolve_class_weights(config, spec, scale, runner, class_names=None):
     """The class weights of the run as pass parameters (label key -> weight), or None.
 
     ``balanced`` is scikit-learn's ``compute_class_weight``: ``w_c = W / (K W_c)`` with
@@ -406,7 +408,7 @@ def _resolve_class_weights(config, spec, scale, runner):
     if not config.class_weight:
         return None
     if config.class_weight != "balanced":
-        return {label_key(float(k)): float(v) for k, v in config.class_weight.items()}
+        return _class_weight_keys(config, class_names)
     params = dict(spec.params(), scale=scale, **_label_check(config), loss=config.loss,
                   thetas=[[0.0] * (spec.n_features + 1)], order=0, class_totals=True)
     record = run_pass(MRObjectivePass, params, spec.files, runner)
@@ -419,9 +421,28 @@ def _resolve_class_weights(config, spec, scale, runner):
     return {k: total / (len(totals) * t) for k, t in totals.items()}
 
 
-def _check_weighted_classes(config, classes):
-    """Refuse class-weight labels that are no class of the input."""
-    if isinstance(config.class_weight, dict) and classes:
+def _class_weight_keys(config, class_names):
+    """``--class-weight``'s dict keyed as the passes see labels: a text label's class names
+    (``class_names``, from the schema pass) by their index, numbers as numbers; a name
+    that is no class, or text where labels are numbers, refused before the first pass."""
+    weights, where = config.class_weight, ", ".join(config.inputs)
+    if class_names:
+        unknown = [k for k in weights if k not in class_names]
+        if unknown:
+            raise MrlearnError("--class-weight names %s, not a class of %s (classes: %s)" % (
+                ", ".join(unknown), where, ", ".join(class_names)))
+        return {label_key(class_names.index(k)): float(v) for k, v in weights.items()}
+    try:
+        return {label_key(float(k)): float(v) for k, v in weights.items()}
+    except ValueError:
+        raise MrlearnError("--class-weight names %s, but the labels of %s are numbers" % (
+            ", ".join(k for k in weights if not is_number(k)), where))
+
+
+def _check_weighted_classes(config, classes, class_names=None):
+    """Refuse class-weight labels that are no class of the input (numeric labels: text
+    labels were checked against the schema's classes before the first pass)."""
+    if isinstance(config.class_weight, dict) and classes and not class_names:
         known = {label_key(c) for c in classes}
         unknown = [k for k in config.class_weight if label_key(float(k)) not in known]
         if unknown:
@@ -466,6 +487,10 @@ def _fit_solver_to_width(config, spec):
                            "--solver lbfgs" % DENSE_MAX_FEATURES)
     if config.solver not in ("newton", "normal", "lloyd"):
         return
+    if config.lambdas is not None:
+        raise MrlearnError("--lambdas and --cv need Newton's Hessian, at most %d features; %s "
+                           "has %d sparse features" % (DENSE_MAX_FEATURES, spec.files[0],
+                                                       spec.n_features))
     if config.algo == "kmeans" or config.solver_given:
         raise MrlearnError("%s/%s needs dense rows; %d sparse features is too wide (use "
                            "--solver lbfgs or gd)" % (config.algo, config.solver, spec.n_features))

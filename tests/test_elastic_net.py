@@ -51,9 +51,9 @@ def test_lasso_of_weighted_rows_equals_sample_weight(tmp_path):
 
 
 @pytest.mark.parametrize("argv, message", [
-    (["--algo", "logistic", "--solver", "lbfgs", "--l1-ratio", "0.5"],
-     "--l1-ratio (elastic net) needs --solver normal (linear) or newton, not lbfgs"),
-    (["--algo", "linear", "--solver", "gd", "--l1-ratio", "1"], "or newton, not gd"),
+    (["--algo", "logistic", "--solver", "gd", "--l1-ratio", "0.5"],
+     "--l1-ratio (elastic net) needs --solver normal (linear), newton or lbfgs, not gd"),
+    (["--algo", "linear", "--solver", "sgd", "--l1-ratio", "1"], "or lbfgs, not sgd"),
     (["--algo", "logistic", "--multiclass", "ovr", "--l1-ratio", "1"],
      "--l1-ratio (elastic net) applies to binary and multinomial models, not --multiclass ovr"),
     (["--algo", "linear", "--solver", "newton", "--l1-ratio", "1", "--cv", "3"],

@@ -464,3 +464,42 @@ def test_prepared_table_trains_the_model_of_the_raw_table(algo, label, l2, pengu
     assert run_cli("predict", "--model", str(model_path), "--input", path,
                    "--output", str(tmp_path / "p")) == 0
     assert len(open(tmp_path / "p" / "part-00000").read().split()) == len(df)
+
+
+def test_class_weights_by_class_name_equal_sklearn_class_weight(penguins):
+    """--class-weight names the classes of a text label as they are written."""
+    path, df = penguins
+    weights = {"Adelie": 2.0, "Gentoo": 0.5}
+    l2 = 0.01
+    model = fit("logistic", path, table={"label": "species"}, l2=l2, class_weight=weights)
+    Z = sklearn_encoder(df, NUMERIC, TEXT).fit_transform(df)
+    w = df["species"].map(lambda c: weights.get(c, 1.0)).to_numpy()
+    sk = LogisticRegression(C=1 / (w.sum() * l2), tol=1e-12, solver="newton-cholesky",
+                            class_weight=weights).fit(Z, df["species"])
+    exported = to_sklearn(model)
+    np.testing.assert_allclose(exported.predict_proba(pd.read_csv(path)), sk.predict_proba(Z),
+                               atol=1e-6)
+
+
+@pytest.mark.parametrize("weights, message", [
+    ('{"Adelie": 2, "Emperor": 1}', "--class-weight names Emperor, not a class of {path} "
+                                    "(classes: Adelie, Chinstrap, Gentoo)"),
+])
+def test_class_weight_names_are_checked_before_any_pass(penguins, tmp_path, capsys, weights,
+                                                        message):
+    path = penguins[0]
+    model = tmp_path / "m.json"
+    assert run_cli("train", "--algo", "logistic", "--input", path, "--label", "species",
+                   "--model", model, "--class-weight", weights, "-q") == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and message.format(path=path) in err[0], err
+    assert not model.exists()
+
+
+def test_class_weight_text_names_on_numeric_labels_are_refused(cancer, tmp_path, capsys):
+    model = tmp_path / "m.json"
+    assert run_cli("train", "--algo", "logistic", "--input", cancer[0], "--model", model,
+                   "--class-weight", '{"yes": 2}', "-q") == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "--class-weight names yes, but the labels of" in err[0], err
+    assert not model.exists()
