@@ -223,6 +223,10 @@ def build_parser():
     p.add_argument("--cv", type=positive_int, metavar="K",
                    help="K-fold cross-validation of the path, in the passes of one fit (linear: "
                         "one pass); the model takes lambda_min")
+    p.add_argument("--hash-features", type=positive_int, metavar="B",
+                   help="libsvm: hash feature indices of any size into 2^B columns (signed, "
+                        "as Vowpal Wabbit and Spark's FeatureHasher; instead of --n-features); "
+                        "predict and evaluate hash as the model did")
     p.add_argument("--plot", metavar="PNG", help="with --lambdas or --cv: draw the CV curve "
                    "and the coefficient path into this PNG (needs matplotlib)")
     p.add_argument("--class-weight", help="logistic, svm: balanced (scikit-learn's n / (K n_c), "
@@ -354,7 +358,7 @@ def cmd_train(args):
                          batch_size=args.batch_size, multiclass=args.multiclass,
                          weight_col=args.weight_col, class_weight=args.class_weight,
                          table=table, l1_ratio=args.l1_ratio, lambdas=args.lambdas,
-                         cv=args.cv)
+                         cv=args.cv, hash_features=args.hash_features)
     if args.plot:
         check_plot(config.lambdas is not None)
     with _runner(args) as runner:  # URIs are checked with the runner's S3 settings

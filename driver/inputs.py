@@ -13,7 +13,8 @@ from driver.table import (HEAD_LINES, TableOptions, column_index, detect_sep,
                           table_for_header, table_plan)
 from jobs.packed import is_packed, packed_columns
 from jobs.table import split_fields
-from jobs.parsing import DENSE_MAX_FEATURES, count_columns, looks_like_header
+from jobs.parsing import (DENSE_MAX_FEATURES, HASH_FEATURES_MAX_BITS, count_columns,
+                           looks_like_header)
 
 HEADER_MODES = ("auto", "yes", "no")
 FORMATS = ("auto", "csv", "libsvm")
@@ -38,6 +39,7 @@ class InputSpec:
         self.header = header
         self.packed = packed
         self.format = format
+        self.hash_bits = None  # libsvm indices hashed into 2^hash_bits columns, or None
 
     @property
     def n_features(self):
@@ -64,6 +66,8 @@ class InputSpec:
             params["table"] = self.table
         if self.drop_columns:
             params["drop_columns"] = self.drop_columns
+        if self.hash_bits:
+            params["hash_bits"] = self.hash_bits
         return params
 
     def feature_columns(self):
@@ -72,14 +76,23 @@ class InputSpec:
 
 
 def describe_inputs(paths, label_col=0, header="auto", format="auto", n_features=None,
-                    weight_col=None, table_options=None):
+                    weight_col=None, table_options=None, hash_bits=None):
     """:func:`describe_layout`, with ``weight_col`` (0-based column of row weights, its name,
     or None) checked against the layout: a CSV or packed column other than the label's. A
-    name makes the input a table (its names come from the header)."""
+    name makes the input a table (its names come from the header). ``hash_bits`` B: libsvm
+    indices of any size hashed into 2^B feature columns (instead of ``n_features``)."""
     if isinstance(weight_col, str):
         table_options = TableOptions.from_json(dict((table_options or TableOptions()).to_json(),
                                                     weight=weight_col))
+    if hash_bits:
+        n_features = _hashed_width(hash_bits, n_features)
     spec = describe_layout(paths, label_col, header, format, n_features, table_options)
+    if hash_bits:
+        if spec.format != "libsvm":
+            raise MrlearnError("--hash-features applies to libsvm input; %s is %s" % (
+                spec.files[0], "packed" if spec.packed else "CSV (a table hashes its text "
+                                                            "columns with --hash-categorical)"))
+        spec.hash_bits = hash_bits
     if weight_col is None:
         return spec
     if isinstance(weight_col, str):
@@ -99,6 +112,17 @@ def describe_inputs(paths, label_col=0, header="auto", format="auto", n_features
                            % (spec.files[0], " and the label" if spec.label_col is not None else ""))
     spec.weight_col = weight_col % spec.n_columns
     return spec
+
+
+def _hashed_width(hash_bits, n_features):
+    """2^hash_bits, the width of hashed libsvm rows; refuses ``--n-features`` beside it."""
+    if n_features:
+        raise MrlearnError("give --n-features (the highest libsvm index) or --hash-features "
+                           "(indices hashed into 2^B columns), not both")
+    if not 1 <= hash_bits <= HASH_FEATURES_MAX_BITS:
+        raise MrlearnError("--hash-features B needs 1 <= B <= %d (2^B columns), not %d"
+                           % (HASH_FEATURES_MAX_BITS, hash_bits))
+    return 1 << hash_bits
 
 
 def describe_layout(paths, label_col=0, header="auto", format="auto", n_features=None,

@@ -198,8 +198,11 @@ def inputs_for_model(model, inputs, label_col="default", header="auto", weight_c
     default = label_col == "default"
     if default:
         label_col = None if model["algo"] == "kmeans" else 0
-    spec = describe_inputs(inputs, label_col, header, model.get("params", {}).get("format", "auto"),
-                           model["n_features"], weight_col)
+    params = model.get("params", {})
+    hashed = params.get("hash_features")
+    spec = describe_inputs(inputs, label_col, header, params.get("format", "auto"),
+                           None if hashed else model["n_features"], weight_col,
+                           hash_bits=hashed)
     if (default and weight_col is None and spec.format == "csv"
             and spec.n_columns == model["n_features"]):
         spec.label_col = None

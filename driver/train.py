@@ -67,7 +67,8 @@ class TrainConfig:
               "label_col", "header", "skip_bad_rows", "max_bad_fraction", "standardize",
               "format", "n_features", "k", "init", "n_init", "seed") + STOCHASTIC_OPTIONS
     OPTIONAL_FIELDS = {"multiclass": "auto", "weight_col": None, "class_weight": None,
-                       "table": {}, "l1_ratio": 0.0, "lambdas": None, "cv": None}
+                       "table": {}, "l1_ratio": 0.0, "lambdas": None, "cv": None,
+                       "hash_features": None}
     """Fields written (to checkpoints and the model's params) only when not the default,
     so that the files of runs without them stay as they were."""
 
@@ -77,7 +78,8 @@ class TrainConfig:
                  n_features=None, k=None, init="k-means||", n_init=DEFAULT_N_INIT, seed=0,
                  batch_fraction=0.1, schedule=None, eta0=None, power_t=0.5, average=False,
                  local_epochs=1, batch_size=32, multiclass="auto", weight_col=None,
-                 class_weight=None, table=None, l1_ratio=0.0, lambdas=None, cv=None):
+                 class_weight=None, table=None, l1_ratio=0.0, lambdas=None, cv=None,
+                 hash_features=None):
         if algo not in ALGOS:
             raise MrlearnError("unknown --algo %r; choose one of %s" % (algo, ", ".join(ALGOS)))
         default_solver, solvers, losses = ALGOS[algo]
@@ -133,6 +135,7 @@ class TrainConfig:
                       else TableOptions.from_json(table).to_json())
         self.l1_ratio = _check_l1_ratio(l1_ratio, algo, solver, self.multiclass)
         self.lambdas, self.cv = _check_path(lambdas, cv, l2, self.l1_ratio, algo, solver)
+        self.hash_features = hash_features
 
     @property
     def table_options(self):
@@ -298,7 +301,8 @@ def train(config, runner, checkpoint_dir=None, resume=False, report=None):
     """
     report = report or (lambda entry: None)
     spec = describe_inputs(config.inputs, config.label_col, config.header, config.format,
-                           config.n_features, config.weight_col, config.table_options)
+                           config.n_features, config.weight_col, config.table_options,
+                           config.hash_features)
     class_names = (_fit_table(config, spec, runner) if spec.plan
                    else _prepared_table(config, spec) if spec.packed else None)
     _fit_solver_to_width(config, spec)

@@ -122,7 +122,8 @@ class BlockJob(MRJob):
             return []
         libsvm = self.params.get("format") == "libsvm"
         if libsvm:
-            X, y, bad = parse_libsvm_block(self.buffer, self.params["n_features"])
+            X, y, bad = parse_libsvm_block(self.buffer, self.params["n_features"],
+                                           self.params.get("hash_bits"))
             w = None
             if self.params["label_col"] is None:
                 y = None

@@ -18,7 +18,7 @@ _MASK64 = (1 << 64) - 1
 _ROWS_PER_CHUNK_ELEMENTS = 1 << 21  # bounds the (rows x centers) distance matrix
 
 
-def _splitmix64(h):
+def splitmix64(h):
     """splitmix64 finalizer on a uint64 array (wrapping arithmetic)."""
     h = (h ^ (h >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
     h = (h ^ (h >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
@@ -26,7 +26,7 @@ def _splitmix64(h):
 
 
 def _scalar_mix(value):
-    return int(_splitmix64(np.array([value & _MASK64], dtype=np.uint64))[0])
+    return int(splitmix64(np.array([value & _MASK64], dtype=np.uint64))[0])
 
 
 def row_uniforms(X, seed, stream):
@@ -39,7 +39,7 @@ def row_uniforms(X, seed, stream):
     bits = np.ascontiguousarray(X + 0.0, dtype=np.float64).view(np.uint64)  # -0.0 -> 0.0
     h = np.full(X.shape[0], start, dtype=np.uint64)
     for j in range(X.shape[1]):
-        h = _splitmix64(h ^ bits[:, j])
+        h = splitmix64(h ^ bits[:, j])
     return (h >> np.uint64(11)).astype(np.float64) * (1.0 / (1 << 53))
 
 

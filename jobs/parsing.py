@@ -7,6 +7,8 @@ This module runs on task nodes: no mrjob import, Python 3.9 syntax.
 """
 import numpy as np
 
+from jobs.clustering import splitmix64
+
 BLOCK_LINES = 8192
 MAX_ABS_VALUE = 1e100
 """Larger magnitudes are bad rows: their squares, summed over rows (Hessians, moments,
@@ -160,8 +162,9 @@ class SparseRows:
         return _Transposed(self)
 
     def toarray(self):
+        """The dense block; entries in one place (hashed features) add up."""
         dense = np.zeros(self.shape)
-        dense[self.row, self.col] = self.val
+        np.add.at(dense, (self.row, self.col), self.val)
         return dense
 
 
@@ -184,12 +187,34 @@ def _scatter_products(out_index, in_index, val, W, size):
                             for j in range(W.shape[1])])
 
 
-def parse_libsvm_block(lines, n_features):
+HASHED_MAX_INDEX = 1 << 53
+"""The largest libsvm index ``--hash-features`` takes (indices are read as doubles)."""
+HASH_FEATURES_MAX_BITS = 24
+"""``--hash-features B`` makes 2^B columns, B at most this (a d-vector of 2^24 doubles is
+128 MB, and a pass holds a few per candidate)."""
+_HASH_SEED = 0x6D726C6561726E  # "mrlearn"
+
+
+def hash_columns(index, bits):
+    """Signed feature hashing (Weinberger et al. 2009, VW's and Spark's ``FeatureHasher``
+    scheme) of 1-based libsvm ``index`` (int64 (nnz,), any size up to
+    :data:`HASHED_MAX_INDEX`) into ``2^bits`` columns: ``(column (nnz,) in 0 .. 2^bits - 1,
+    sign (nnz,) of +-1.0)``, from one splitmix64 of the index: low bits the column, the top
+    bit the sign. Entries of a row that land in one column add up."""
+    h = splitmix64(index.astype(np.uint64) ^ np.uint64(_HASH_SEED))
+    column = (h & np.uint64((1 << bits) - 1)).astype(np.int64)
+    sign = 1.0 - 2.0 * (h >> np.uint64(63)).astype(np.float64)
+    return column, sign
+
+
+def parse_libsvm_block(lines, n_features, hash_bits=None):
     """Parse libsvm/svmlight ``lines`` (``label index:value ...``, 1-based indices).
 
     Returns ``(X, y, bad)``: ``X`` dense (k, n_features) when n_features is at most
     :data:`DENSE_MAX_FEATURES`, else :class:`SparseRows`; ``y`` (k,); ``bad`` a list of
-    ``(index in lines, reason)``. Blank lines are skipped; ``#`` starts a comment.
+    ``(index in lines, reason)``. Blank lines are skipped; ``#`` starts a comment. With
+    ``hash_bits`` B (``n_features`` = 2^B), indices up to :data:`HASHED_MAX_INDEX` are
+    hashed into the columns (:func:`hash_columns`).
     """
     rows = [line.split("#", 1)[0].split(None, 1) for line in lines]
     kept = [i for i, parts in enumerate(rows) if parts]
@@ -204,20 +229,27 @@ def parse_libsvm_block(lines, n_features):
     if ok:
         pairs = pairs.reshape(-1, 2)
         index = pairs[:, 0]
+        top = HASHED_MAX_INDEX if hash_bits else n_features
         if (np.all(_usable(y)) and np.all(_usable(pairs[:, 1]))
-                and np.all(index == np.floor(index)) and np.all((index >= 1) & (index <= n_features))):
+                and np.all(index == np.floor(index)) and np.all((index >= 1) & (index <= top))):
             row = np.repeat(np.arange(len(kept)), counts)
-            X, y = _block(row, index.astype(np.int64) - 1, pairs[:, 1], y, n_features)
+            X, y = _block(row, index.astype(np.int64), pairs[:, 1], y, n_features, hash_bits)
             return X, y, []
-    return _parse_libsvm_one_by_one(lines, rows, n_features)
+    return _parse_libsvm_one_by_one(lines, rows, n_features, hash_bits)
 
 
-def _block(row, col, val, y, n_features):
+def _block(row, index, val, y, n_features, hash_bits=None):
+    """The block of 1-based ``index`` entries, hashed with ``hash_bits``."""
+    if hash_bits:
+        col, sign = hash_columns(index, hash_bits)
+        val = val * sign
+    else:
+        col = index - 1
     X = SparseRows(row, col, val, (len(y), n_features))
     return (X.toarray() if n_features <= DENSE_MAX_FEATURES else X), y
 
 
-def _parse_libsvm_one_by_one(lines, rows, n_features):
+def _parse_libsvm_one_by_one(lines, rows, n_features, hash_bits=None):
     """Slow path for a libsvm block with a malformed line: name each bad line."""
     ys, rs, cs, vs, bad = [], [], [], [], []
     for i, parts in enumerate(rows):
@@ -231,17 +263,20 @@ def _parse_libsvm_one_by_one(lines, rows, n_features):
         except ValueError:
             bad.append((i, "not a libsvm row (label index:value ...): %r" % lines[i][:40]))
             continue
-        if not all(1 <= k <= n_features for k in index):
-            bad.append((i, "feature index outside 1..%d (--n-features)" % n_features))
+        top = HASHED_MAX_INDEX if hash_bits else n_features
+        if not all(1 <= k <= top for k in index):
+            bad.append((i, "feature index outside 1..%d (%s)" % (
+                top, "--hash-features" if hash_bits else "--n-features")))
             continue
         if not np.all(_usable([label] + value)):
             bad.append((i, "a value is NaN, infinite or beyond %g in magnitude; rescale it"
                            % MAX_ABS_VALUE))
             continue
         rs.extend([len(ys)] * len(index))
-        cs.extend(k - 1 for k in index)
+        cs.extend(index)
         vs.extend(value)
         ys.append(label)
     X, y = _block(np.array(rs, dtype=np.int64), np.array(cs, dtype=np.int64),
-                  np.array(vs, dtype=np.float64), np.array(ys, dtype=np.float64), n_features)
+                  np.array(vs, dtype=np.float64), np.array(ys, dtype=np.float64), n_features,
+                  hash_bits)
     return X, y, bad

@@ -91,9 +91,9 @@ class MRPredictPass(PartitionedOutputJob):
         return ordered_key(prefix, part, self.params["parts"] + 1)
 
     def process_block(self, X, y, w):
-        if not len(X):
+        if not X.shape[0]:  # dense rows or SparseRows
             return []
-        self.add_to_record({"n": len(X)})
+        self.add_to_record({"n": X.shape[0]})
         if self.params.get("multiclass"):
             lines = format_multiclass(self.params["multiclass"], self.params["task"], X,
                                       self.theta, self.class_names)
