@@ -17,6 +17,7 @@ from mrjob.step import StepFailedException
 
 import hdfs_utils
 import jobs
+from jobs.records import from_wire
 from driver.emr import EmrCluster
 from driver.errors import MrlearnError
 from driver.interrupts import deferred, raise_if_interrupted
@@ -221,7 +222,7 @@ def run_pass(job_class, params, inputs, runner):
     job = job_class(args=job_args(runner, params, inputs))
     with runner.mrjob_runner_class(job)(**job._runner_kwargs()) as mr:
         _run(mr, job_class, runner)
-        records = [value for _, value in job.parse_output(mr.cat_output())]
+        records = [from_wire(value, lists=True) for _, value in job.parse_output(mr.cat_output())]
     if len(records) != 1:
         raise RuntimeError("pass produced %d records, expected 1" % len(records))
     return records[0]

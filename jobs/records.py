@@ -28,6 +28,8 @@ field's name, so every job, the reducer and the tests share one merge:
 
 This module runs on task nodes: no mrjob import, Python 3.9 syntax.
 """
+import base64
+
 import numpy as np
 
 from jobs.clustering import merge_top
@@ -116,6 +118,41 @@ def merge_all(records):
     for record in records:
         merged = merge_records(merged, record)
     return merged
+
+
+COMPACT_MIN_SIZE = 1024
+"""Float arrays of at least this many numbers travel between tasks as base64 float64."""
+_ARRAY_TAG = "__float64_base64__"
+
+
+def to_wire(value):
+    """:func:`to_json`, but float arrays of :data:`COMPACT_MIN_SIZE` numbers or more become
+    ``{"__float64_base64__": base64 of their little-endian float64 bytes, "shape": [...]}``:
+    exact, 10.7 bytes a number instead of about 20 of JSON text, and decoded by
+    :func:`from_wire` without parsing a float (a gradient of 2^20 features: 11 MB, not 21)."""
+    if isinstance(value, np.ndarray) and value.dtype.kind == "f" and value.size >= COMPACT_MIN_SIZE:
+        data = np.ascontiguousarray(value, dtype="<f8")
+        return {_ARRAY_TAG: base64.b64encode(data.tobytes()).decode("ascii"),
+                "shape": list(data.shape)}
+    if isinstance(value, dict):
+        return {str(k): to_wire(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [to_wire(v) for v in value]
+    return to_json(value)
+
+
+def from_wire(value, lists=False):
+    """Undo :func:`to_wire`: compact arrays back to float64 arrays (or, with ``lists``,
+    nested lists: plain JSON types, as a record read by the driver always had)."""
+    if isinstance(value, dict):
+        if _ARRAY_TAG in value:
+            array = np.frombuffer(base64.b64decode(value[_ARRAY_TAG]), dtype="<f8").reshape(
+                value["shape"])
+            return array.tolist() if lists else array.astype(np.float64)
+        return {k: from_wire(v, lists) for k, v in value.items()}
+    if isinstance(value, list):
+        return [from_wire(v, lists) for v in value]
+    return value
 
 
 def to_json(value):

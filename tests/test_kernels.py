@@ -122,3 +122,27 @@ def test_regression_sums_give_r2():
     s = regression_sums(X, y, np.array([1.0, 0.0]))
     assert s["sse"] == pytest.approx(1.0) and s["sae"] == pytest.approx(1.0)
     assert 1 - s["sse"] / s["y_moments"][2][0, 0] == pytest.approx(1 - 1.0 / 4.75)
+
+
+def test_records_travel_compact_and_exact():
+    """Float arrays of COMPACT_MIN_SIZE numbers or more cross the wire as base64 float64:
+    every bit back (signed zero, subnormals, extremes), smaller than JSON text, small
+    arrays and other fields as JSON; a merge over the wire equals the merge in memory."""
+    import json as json_module
+    from jobs.records import COMPACT_MIN_SIZE, from_wire, merge_records, to_wire
+    rng = np.random.default_rng(0)
+    big = rng.standard_normal((3, COMPACT_MIN_SIZE))
+    big[0, :4] = [-0.0, 5e-324, 1.7976931348623157e308, -2.2250738585072014e-308]
+    record = {"n": 7, "grad": big, "loss": np.array([1.5, 2.5]), "labels": [0.0, 1.0],
+              "fold_rfactors": [(3, np.zeros(2), big[1:])]}
+    wire = json_module.loads(json_module.dumps(to_wire(record)))
+    assert len(json_module.dumps(wire)) < 0.6 * len(json_module.dumps(to_json(record)))
+    back = from_wire(wire)
+    assert back["grad"].tobytes() == big.tobytes() and back["grad"].dtype == np.float64
+    assert back["loss"] == [1.5, 2.5] and back["n"] == 7 and back["labels"] == [0.0, 1.0]
+    assert from_wire(wire, lists=True)["grad"] == big.tolist()
+    other = {"n": 1, "grad": -big, "loss": np.array([1.0, 1.0])}
+    merged = merge_records(from_wire(wire), from_wire(json_module.loads(json_module.dumps(
+        to_wire(other)))))
+    direct = merge_records(record, other)
+    assert np.array_equal(merged["grad"], direct["grad"]) and merged["n"] == 8
