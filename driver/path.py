@@ -17,7 +17,9 @@ first pass's per-label sums: :func:`lambda_max`) down to PATH_RATIO of it.
 
 Memory: a pass holds one (d + 1)^2 Hessian per running model. At most
 :data:`HESSIAN_BUDGET` numbers of them are summed per pass; beyond that the models run in
-turns (more passes, the same models), never out of memory.
+turns (more passes, the same models), never out of memory. A mapper evaluates the trial
+points :data:`jobs.kernels.FOLD_CHUNK` at a time, so its (rows x points) arrays stay small
+however many models run.
 """
 import numpy as np
 

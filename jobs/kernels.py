@@ -119,6 +119,11 @@ def loss_sums(loss, X, y, thetas, order=1, hess_at=0, weights=None):
     return sums
 
 
+FOLD_CHUNK = 64
+"""Candidates :func:`fold_sums` evaluates at a time: its (rows x candidates) arrays are
+then at most 8192 x 64 doubles (4 MB) each, however many models a path runs."""
+
+
 def fold_sums(loss, X, y, fold, n_folds, thetas, hessians=(), weights=None):
     """Per-fold loss, gradient and accuracy sums at ``m`` candidates, and Hessian sums of
     chosen candidates over all rows but one fold: what a regularization path with K-fold
@@ -142,23 +147,28 @@ def fold_sums(loss, X, y, fold, n_folds, thetas, hessians=(), weights=None):
     (classifiers); ``fold_hess`` (len(hessians), d + 1, d + 1). All sums over rows.
     """
     thetas = np.atleast_2d(thetas)
-    d = X.shape[1]
-    z = X @ thetas[:, :d].T + thetas[:, d]  # (n, m)
-    right = (z > 0) == (y > 0)[:, None]
-    value, d1, right = weighted_rows(weights, *_loss_derivatives(loss, z, y[:, None], 1)[:2],
-                                     right.astype(np.float64))
+    m, d = thetas.shape[0], X.shape[1]
     one_hot = (fold[:, None] == np.arange(n_folds)).astype(np.float64)  # (n, K)
-    grad_x = np.empty((thetas.shape[0], n_folds, d))
-    for k in range(n_folds):
-        rows = fold == k
-        grad_x[:, k, :] = (X[rows].T @ d1[rows]).T
     sums = {"fold_n": one_hot.sum(axis=0),
             "fold_weights": one_hot.sum(axis=0) if weights is None else weights @ one_hot,
-            "fold_loss": value.T @ one_hot, "fold_correct": right.T @ one_hot,
-            "fold_grad": np.concatenate([grad_x, (d1.T @ one_hot)[:, :, None]], axis=2)}
+            "fold_loss": np.empty((m, n_folds)), "fold_correct": np.empty((m, n_folds)),
+            "fold_grad": np.empty((m, n_folds, d + 1))}
+    for lo in range(0, m, FOLD_CHUNK):  # (rows x candidates) arrays stay O(n FOLD_CHUNK)
+        chunk = slice(lo, lo + FOLD_CHUNK)
+        z = X @ thetas[chunk, :d].T + thetas[chunk, d]
+        right = ((z > 0) == (y > 0)[:, None]).astype(np.float64)
+        value, d1, right = weighted_rows(weights, *_loss_derivatives(loss, z, y[:, None], 1)[:2],
+                                         right)
+        sums["fold_loss"][chunk] = value.T @ one_hot
+        sums["fold_correct"][chunk] = right.T @ one_hot
+        sums["fold_grad"][chunk, :, d] = d1.T @ one_hot
+        for k in range(n_folds):
+            rows = fold == k
+            sums["fold_grad"][chunk, k, :d] = (X[rows].T @ d1[rows]).T
     hess = np.empty((len(hessians), d + 1, d + 1))
     for h, (candidate, left_out) in enumerate(hessians):
-        d2 = _loss_derivatives(loss, z[:, candidate:candidate + 1], y[:, None], 2)[2]
+        z = (X @ thetas[candidate, :d] + thetas[candidate, d])[:, None]
+        d2 = _loss_derivatives(loss, z, y[:, None], 2)[2]
         d2 = (d2 if weights is None else d2 * weights) * (fold != left_out)
         hess[h] = _weighted_gram(X, d2)
     sums["fold_hess"] = hess

@@ -146,3 +146,26 @@ def test_records_travel_compact_and_exact():
         to_wire(other)))))
     direct = merge_records(record, other)
     assert np.array_equal(merged["grad"], direct["grad"]) and merged["n"] == 8
+
+
+@pytest.mark.parametrize("loss", ["logistic", "squared_hinge"])
+def test_fold_sums_split_loss_sums_by_fold(loss):
+    """Per-fold sums add up to the whole block's, a Hessian leaving fold k out is the one of
+    the other rows, for more candidates than one chunk (FOLD_CHUNK) and with weights."""
+    from jobs.kernels import FOLD_CHUNK, fold_sums
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(60, 3))
+    y = encode_labels((rng.random(60) > 0.5).astype(float), loss)
+    fold, w = rng.integers(0, 3, 60), rng.random(60)
+    thetas = rng.normal(size=(FOLD_CHUNK + 7, 4))
+    sums = fold_sums(loss, X, y, fold, 3, thetas, [(FOLD_CHUNK + 3, -1), (0, 2)], w)
+    whole = loss_sums(loss, X, y, thetas, 2, FOLD_CHUNK + 3, w)
+    np.testing.assert_allclose(sums["fold_loss"].sum(axis=1), whole["loss"], rtol=1e-12)
+    np.testing.assert_allclose(sums["fold_grad"].sum(axis=1), whole["grad"], rtol=1e-10, atol=1e-12)
+    np.testing.assert_allclose(sums["fold_hess"][0], whole["hess"], rtol=1e-12)
+    kept = fold != 2
+    others = loss_sums(loss, X[kept], y[kept], thetas, 2, 0, w[kept])
+    np.testing.assert_allclose(sums["fold_hess"][1], others["hess"], rtol=1e-12)
+    assert sums["fold_weights"].tolist() == pytest.approx([w[fold == k].sum() for k in range(3)])
+    right = (X @ thetas[5, :3] + thetas[5, 3] > 0) == (y > 0)
+    assert sums["fold_correct"][5].sum() == pytest.approx(w[right].sum())
