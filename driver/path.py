@@ -24,6 +24,7 @@ however many models run.
 import numpy as np
 
 from driver.cv import PATH_LENGTH, PATH_RATIO, cv_curve
+from driver.errors import MrlearnError
 from driver.solvers import Newton, ProximalNewton, restore_solver
 from jobs.objective_pass import MRObjectivePass
 
@@ -186,6 +187,12 @@ class PathSolver:
         return self.models[::self.slots]
 
     def model_fields(self):
+        waiting = sum(m.x is None for m in self.models)
+        if waiting:
+            raise MrlearnError(
+                "--max-iter ended the path before %d of its %d models ran (they take turns "
+                "within the Hessian budget): resume from --checkpoint-dir with a larger "
+                "--max-iter, or give fewer --lambdas or --cv folds" % (waiting, len(self.models)))
         full = self._full()
         path = {"lambdas": self.lambdas,
                 "coef": [m.x[:-1].tolist() for m in full],

@@ -14,7 +14,8 @@ from bench.path_cv import logistic_problem as bench_problem
 from conftest import fit, interrupted_and_straight, run_cli, theta_of, write_csv
 from driver.passes import Runner
 from driver.prepare import prepare
-from driver.train import TrainConfig
+from driver.errors import MrlearnError
+from driver.train import TrainConfig, train
 from jobs.folds import fold_of
 
 
@@ -179,6 +180,24 @@ def test_hessian_budget_runs_models_in_turns_to_the_same_path(cancer, monkeypatc
     assert in_turns["n_passes"] > together["n_passes"]
     np.testing.assert_allclose(in_turns["path"]["coef"], together["path"]["coef"], atol=1e-12)
     np.testing.assert_allclose(in_turns["cv"]["cvm"], together["cv"]["cvm"], rtol=1e-12)
+
+
+def test_max_iter_before_every_model_ran_is_one_line_and_resumable(cancer, tmp_path,
+                                                                   monkeypatch):
+    """Models in turns and too few passes: a clear refusal naming the fix, not a crash; the
+    checkpoint resumes with a larger --max-iter to the same path as a straight run."""
+    monkeypatch.setattr(driver.path, "HESSIAN_BUDGET", 2 * 31 ** 2)
+    options = dict(lambdas=[0.1, 0.03, 0.01], l1_ratio=0.5, tol=1e-8)
+    checkpoints = tmp_path / "ck"
+    with Runner("inline") as runner:
+        with pytest.raises(MrlearnError, match="--max-iter ended the path before 1 of its 3 "
+                                               "models ran"):
+            train(TrainConfig("logistic", [cancer[0]], max_iter=3, **options), runner,
+                  str(checkpoints))
+        resumed = train(TrainConfig("logistic", [cancer[0]], max_iter=100, **options), runner,
+                        str(checkpoints), resume=True)
+    straight = fit("logistic", cancer[0], **options)
+    assert resumed["path"]["coef"] == straight["path"]["coef"]
 
 
 def test_resumed_path_ends_as_straight(cancer, tmp_path):
