@@ -15,6 +15,7 @@ one ``cvsd`` of that minimum.
 """
 import numpy as np
 
+from driver.errors import MrlearnError
 from driver.least_squares import elastic_net, ones_first, solve_least_squares
 from jobs.tsqr import from_pair, merge_rfactor
 
@@ -84,6 +85,7 @@ def path_and_cv(folds, lambdas, l1_ratio, totals):
             "n_nonzero": [int(np.count_nonzero(t[:-1])) for t, _ in fits]}
     if len(folds) < 2:
         return path, None, len(lambdas) - 1
+    check_fold_sizes(totals)
     K = len(folds)
     errors = np.empty((K, len(lambdas)))  # held-out MSE of fold k's model at each lambda
     for k in range(K):
@@ -94,6 +96,14 @@ def path_and_cv(folds, lambdas, l1_ratio, totals):
     cv, best = cv_curve(errors, totals, lambdas)
     cv.update(measure="mean squared error", mse=errors.tolist())
     return path, cv, best
+
+
+def check_fold_sizes(totals):
+    """Refuse folds without rows (or weight): too many folds for the input."""
+    empty = [k for k, total in enumerate(totals) if not total > 0]
+    if empty:
+        raise MrlearnError("--cv %d: fold %d of the input has no rows (or weight); give "
+                           "fewer folds" % (len(totals), empty[0]))
 
 
 def cv_curve(errors, totals, lambdas):

@@ -23,7 +23,7 @@ however many models run.
 """
 import numpy as np
 
-from driver.cv import PATH_LENGTH, PATH_RATIO, cv_curve
+from driver.cv import PATH_LENGTH, PATH_RATIO, check_fold_sizes, cv_curve
 from driver.errors import MrlearnError
 from driver.solvers import Newton, ProximalNewton, restore_solver
 from jobs.objective_pass import MRObjectivePass
@@ -159,6 +159,8 @@ class PathSolver:
         correct, hess = np.asarray(record["fold_correct"]), np.asarray(record["fold_hess"])
         weights, counts = np.asarray(record["fold_weights"]), np.asarray(record["fold_n"])
         self.fold_weights = weights.tolist()
+        if self.options.get("folds"):
+            check_fold_sizes(self.fold_weights)
         for j, index, h in plan:
             fold = self.left_out(j)
             train = np.arange(self.n_folds) != fold

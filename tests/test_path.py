@@ -268,6 +268,18 @@ def test_cli_prints_the_cv_table_and_the_model_predicts(cancer, tmp_path, capsys
     assert metrics["accuracy"] > 0.95
 
 
+@pytest.mark.parametrize("algo", ["logistic", "linear"])
+def test_cv_with_an_empty_fold_is_refused_in_one_line(tmp_path, capsys, algo):
+    path = write_csv(tmp_path / "tiny.csv", np.array([0, 1, 0, 1.0]),
+                     np.array([[0.1], [0.9], [0.2], [0.8]]))
+    model = tmp_path / "m.json"
+    assert run_cli("train", "--algo", algo, "--input", path, "--model", model,
+                   "--cv", "20", "--l1-ratio", "1", "-q") == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "--cv 20: fold" in err[0] and "give fewer folds" in err[0], err
+    assert not model.exists()
+
+
 def test_path_on_more_than_two_classes_is_refused_in_one_line(tmp_path, capsys):
     from sklearn.datasets import load_iris
     X, y = load_iris(return_X_y=True)
