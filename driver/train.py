@@ -135,6 +135,9 @@ class TrainConfig:
                       else TableOptions.from_json(table).to_json())
         self.l1_ratio = _check_l1_ratio(l1_ratio, algo, solver, self.multiclass)
         self.lambdas, self.cv = _check_path(lambdas, cv, l2, self.l1_ratio, algo, solver)
+        if self.lambdas is not None and self.multiclass != "auto" and solver != "normal":
+            raise MrlearnError("--lambdas and --cv apply to binary models; drop --multiclass %s"
+                               % self.multiclass)
         self.hash_features = hash_features
 
     @property

@@ -61,6 +61,8 @@ def test_lasso_of_weighted_rows_equals_sample_weight(tmp_path):
     (["--algo", "linear", "--l1-ratio", "1.5"], "argument --l1-ratio: must be between 0 and 1"),
     (["--algo", "linear", "--l1-ratio", "1", "--cv", "1"], "--cv needs at least 2 folds"),
     (["--algo", "svm", "--solver", "lbfgs", "--cv", "5"], "not svm/lbfgs"),
+    (["--algo", "logistic", "--multiclass", "multinomial", "--cv", "3", "--l1-ratio", "1"],
+     "--lambdas and --cv apply to binary models; drop --multiclass multinomial"),
     (["--algo", "logistic", "--cv", "5"], "a ridge path needs --lambdas"),
     (["--algo", "linear", "--l2", "0.1", "--cv", "5", "--l1-ratio", "1"],
      "give --l2 (one penalty) or --lambdas/--cv (a path), not both"),
