@@ -83,10 +83,9 @@ class PathSolver:
     def __init__(self, n_params, tol=1e-6, **options):
         """``options``: ``loss``, ``path``, ``folds``, ``seed``, ``l1_ratio`` (0: ridge)."""
         self.n_params, self.tol, self.options = n_params, tol, options
-        self.lambdas = None if options["path"] == "auto" else list(options["path"])
-        self.models = None if self.lambdas is None else self._new_models()
-        self.heldout = None       # per model: [loss, correct] on the fold it leaves out
-        self.passes = None        # per model: passes it took part in
+        self.lambdas = self.models = self.heldout = self.passes = None
+        if options["path"] != "auto":
+            self._start(list(options["path"]))
         self.fold_weights = None  # per fold: rows (or weight)
         self.done = False
         self.stop_reason = None
@@ -106,12 +105,17 @@ class PathSolver:
         """The fold model ``model`` leaves out, or -1."""
         return model % self.slots - 1
 
-    def _new_models(self):
+    def _start(self, lambdas):
+        """The models of ``lambdas`` at zero; per model, ``heldout`` ([loss, correct] on
+        the fold it leaves out, once evaluated) and ``passes`` (passes it took part in)."""
         ratio = self.options.get("l1_ratio", 0.0)
         solver = ProximalNewton if ratio else Newton
         extra = {"l1_ratio": ratio} if ratio else {}
-        return [solver(self.n_params, self.tol, loss=self.options["loss"], l2=lam, **extra)
-                for lam in self.lambdas for _ in range(self.slots)]
+        self.lambdas = lambdas
+        self.models = [solver(self.n_params, self.tol, loss=self.options["loss"], l2=lam,
+                              **extra) for lam in lambdas for _ in range(self.slots)]
+        self.heldout = [None] * len(self.models)
+        self.passes = [0] * len(self.models)
 
     def _running(self):
         """The models the next pass advances: those not done, as many as the Hessian
@@ -148,12 +152,8 @@ class PathSolver:
     def update(self, record):
         """Advance every model the pass evaluated; returns history info."""
         if self.models is None:
-            self.lambdas = default_path(self.options["loss"], record["label_sums"],
-                                        self.options["l1_ratio"])
-            self.models = self._new_models()
-        if self.heldout is None:
-            self.heldout = [None] * len(self.models)
-            self.passes = [0] * len(self.models)
+            self._start(default_path(self.options["loss"], record["label_sums"],
+                                     self.options["l1_ratio"]))
         thetas, plan, _ = self._plan()
         loss, grad = np.asarray(record["fold_loss"]), np.asarray(record["fold_grad"])
         correct, hess = np.asarray(record["fold_correct"]), np.asarray(record["fold_hess"])

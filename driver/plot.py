@@ -5,10 +5,10 @@ import numpy as np
 from driver.errors import MrlearnError
 
 
-def check_plot(model_fields):
-    """Refuse ``--plot`` (before any pass) without matplotlib; ``model_fields``: whether
-    the run makes a path."""
-    if not model_fields:
+def check_plot(has_path):
+    """Refuse ``--plot`` (before any pass) without a path (``has_path`` false) or without
+    matplotlib."""
+    if not has_path:
         raise MrlearnError("--plot draws a regularization path: give --lambdas or --cv")
     _pyplot()
 

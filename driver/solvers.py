@@ -44,8 +44,7 @@ def regularized(record, thetas, l2, order, n_rows=1):
     """
     n = total_weight(record)
     thetas = np.atleast_2d(thetas)
-    penalized = np.ones(thetas.shape[1])
-    penalized[thetas.shape[1] // n_rows - 1::thetas.shape[1] // n_rows] = 0.0
+    penalized = penalized_mask(thetas.shape[1], n_rows).astype(np.float64)
     terms = []
     for j, theta in enumerate(thetas):
         w = theta * penalized
@@ -54,6 +53,14 @@ def regularized(record, thetas, l2, order, n_rows=1):
         terms.append((F, G))
     H = np.asarray(record["hess"]) / n + l2 * np.diag(penalized) if order >= 2 else None
     return terms, H
+
+
+def penalized_mask(n_params, n_rows=1):
+    """Which of ``n_params`` parameters a penalty holds (bool): all but the intercept, the
+    last of each of the ``n_rows`` rows ``[w, b]``."""
+    mask, row = np.ones(n_params, dtype=bool), n_params // n_rows
+    mask[row - 1::row] = False
+    return mask
 
 
 def total_weight(record):
@@ -133,8 +140,15 @@ class DescentSolver:
 
     def _terms(self, record, candidates):
         """``(terms, H)`` of :func:`regularized` for this solver's objective."""
-        return regularized(record, candidates, self.options["l2"], self.order,
-                           len(self.options.get("classes", [0])))
+        return regularized(record, candidates, self._ridge(), self.order, self._rows())
+
+    def _ridge(self):
+        """The coefficient of the ridge term ``|w|^2 / 2``."""
+        return self.options["l2"]
+
+    def _rows(self):
+        """Rows ``[w, b]`` of a parameter vector: K classes of a multinomial model, else 1."""
+        return len(self.options.get("classes", [0]))
 
     def optimality(self, x=None, g=None):
         """The vector that is zero at the optimum (p,), at ``x`` with gradient ``g``
@@ -153,9 +167,8 @@ class DescentSolver:
 
     def _choose(self, terms):
         """Index of the candidate to accept, or None if none decreases the objective."""
-        slope = self.slope()
         values = [F for F, _ in terms]
-        armijo = [j for j, F in enumerate(values) if F <= self.f + ARMIJO * self.steps[j] * slope]
+        armijo = [j for j, F in enumerate(values) if self._sufficient(j, F)]
         pool = armijo or [j for j, F in enumerate(values) if F < self.f]
         if not pool:
             return None
@@ -164,6 +177,11 @@ class DescentSolver:
     def slope(self):
         """The objective's directional derivative along ``d`` (Armijo's rule)."""
         return float(self.g @ self.d)
+
+    def _sufficient(self, j, F):
+        """Armijo's test of trial step ``j`` with objective ``F``: a decrease of at least
+        ARMIJO times the one the slope predicts."""
+        return F <= self.f + ARMIJO * self.steps[j] * self.slope()
 
     def _accept(self, x, term, H, step):
         """Move to ``x`` with its ``(F, G)``; ``H`` is the pass's Hessian (or None)."""
@@ -297,9 +315,8 @@ class Newton(DescentSolver):
         """The longest trial step that passes Armijo's test (backtracking's choice): near
         the optimum the trial objectives differ by rounding only, and the full step is
         the one whose Hessian the pass summed. Else the lowest objective below ``f``."""
-        slope = self.slope()
         for j, (F, _) in enumerate(terms):
-            if F <= self.f + ARMIJO * self.steps[j] * slope:
+            if self._sufficient(j, F):
                 return j
         return self._choose_by_gradient(terms)
 
@@ -340,20 +357,17 @@ class ElasticNetTerms:
     def _l1(self):
         return self.options["l2"] * self.options["l1_ratio"]
 
+    def _ridge(self):
+        return self.options["l2"] * (1.0 - self.options["l1_ratio"])
+
     def _penalized(self):
-        """Which parameters the L1 term holds (p,) bool: all but the intercept of each row."""
-        rows = len(self.options.get("classes", [0]))
-        penalized = np.ones(len(self.x0), dtype=bool)
-        penalized[len(self.x0) // rows - 1::len(self.x0) // rows] = False
-        return penalized
+        return penalized_mask(len(self.x0), self._rows())
 
     def _l1_norm(self, x):
         return float(np.abs(x[self._penalized()]).sum())
 
     def _terms(self, record, candidates):
-        l2, ratio = self.options["l2"], self.options["l1_ratio"]
-        terms, H = regularized(record, candidates, l2 * (1.0 - ratio), self.order,
-                               len(self.options.get("classes", [0])))
+        terms, H = super()._terms(record, candidates)
         l1 = [self._l1() * self._l1_norm(x) for x in np.atleast_2d(candidates)]
         return [(F + a, G) for (F, G), a in zip(terms, l1)], H
 
@@ -388,8 +402,8 @@ class ProximalNewton(ElasticNetTerms, Newton):
 
     Each pass gives the smooth part's gradient ``g`` and Hessian ``H`` at ``x`` (the ridge
     term included); the direction minimizes the quadratic model plus the L1 term,
-    ``g.d + d^T H d / 2 + l2 r |w + d_w|_1``, by cyclic coordinate descent, finished by an
-    exact solve on the support it finds (:func:`lasso_quadratic`). The trial steps are
+    ``g.d + d^T H d / 2 + l2 r |w + d_w|_1``, exactly (:func:`lasso_quadratic`: a few
+    sweeps of coordinate descent, then the feature-sign search). The trial steps are
     Newton's, accepted by Armijo's rule on ``F`` with the slope ``g.d + l2 r (|w + d_w|_1 -
     |w|_1)`` (Tseng & Yun 2009). Coefficients the model zeroes are exact zeros at the full
     step. Stops on Newton's rule with the gradient replaced by the minimum-norm
@@ -423,6 +437,7 @@ class ProximalNewton(ElasticNetTerms, Newton):
             return None
         K = len(self.options["classes"])
         return np.kron(np.ones((K, 1)), np.eye(len(self.x0) // K)[:, -1:]) / np.sqrt(K)
+
 
 def lasso_quadratic(H, c, l1, penalized, start, sweeps=20):
     """``argmin_u q(u) = c.u + u^T H u / 2 + l1 |u[penalized]|_1`` for a symmetric positive
@@ -484,7 +499,7 @@ def _feature_sign(H, c, threshold, u, max_steps=None):
         for t in steps:
             v = u.copy()
             v[S] = u[S] + t * delta
-            v[S[crossing]] = np.where(np.isclose(steps[:-1], t, rtol=0, atol=0), 0.0, v[S[crossing]])
+            v[S[crossing]] = np.where(steps[:-1] == t, 0.0, v[S[crossing]])  # on zero exactly
             points.append(v)
         u = min(points, key=q)
         signs = np.where(free, 0.0, np.sign(u))
@@ -563,20 +578,20 @@ class OWLQN(ElasticNetTerms, LBFGS):
     def candidates(self):
         if self.x is None:
             return self.x0[None, :]
-        v, pen = self.optimality(), self._penalized()
-        orthant = np.where(self.x != 0, np.sign(self.x), np.sign(-v))
-        points = np.array([self.x + t * self.d for t in self.steps])
-        kept = np.sign(points) == orthant
-        points[:, pen] = np.where(kept[:, pen], points[:, pen], 0.0)
-        return points
+        return np.array([self._projected(t) for t in self.steps])
 
-    def _choose(self, terms):
-        v = self.optimality()
-        values = [F for F, _ in terms]
-        moves = [float(v @ (x - self.x)) for x in self.candidates()]
-        armijo = [j for j, F in enumerate(values) if F <= self.f + ARMIJO * moves[j]]
-        pool = armijo or [j for j, F in enumerate(values) if F < self.f]
-        return min(pool, key=lambda j: values[j]) if pool else None
+    def _projected(self, step):
+        """``x + step d`` with every penalized coordinate that leaves the orthant of ``x``
+        (a zero one: of ``-v``) set to zero."""
+        point, pen = self.x + step * self.d, self._penalized()
+        orthant = np.where(self.x != 0, np.sign(self.x), np.sign(-self.optimality()))
+        point[pen & (np.sign(point) != orthant)] = 0.0
+        return point
+
+    def _sufficient(self, j, F):
+        """Armijo's test with the pseudo-gradient and the projected point's move."""
+        move = self._projected(self.steps[j]) - self.x
+        return F <= self.f + ARMIJO * float(self.optimality() @ move)
 
     def trial_steps(self):
         if self.S is None:

@@ -134,10 +134,8 @@ class TrainConfig:
         self.table = (table.to_json() if isinstance(table, TableOptions)
                       else TableOptions.from_json(table).to_json())
         self.l1_ratio = _check_l1_ratio(l1_ratio, algo, solver, self.multiclass)
-        self.lambdas, self.cv = _check_path(lambdas, cv, l2, self.l1_ratio, algo, solver)
-        if self.lambdas is not None and self.multiclass != "auto" and solver != "normal":
-            raise MrlearnError("--lambdas and --cv apply to binary models; drop --multiclass %s"
-                               % self.multiclass)
+        self.lambdas, self.cv = _check_path(lambdas, cv, l2, self.l1_ratio, algo, solver,
+                                            self.multiclass)
         self.hash_features = hash_features
 
     @property
@@ -221,14 +219,18 @@ PATH_SOLVERS = (("linear", "normal"), ("logistic", "newton"), ("svm", "newton"))
 its one pass (:mod:`driver.cv`), classifiers in Newton's (:mod:`driver.path`)."""
 
 
-def _check_path(lambdas, cv, l2, l1_ratio, algo, solver):
+def _check_path(lambdas, cv, l2, l1_ratio, algo, solver, multiclass):
     """``(lambdas, cv)``: a path (decreasing lambdas, or "auto" from lambda_max) and the
-    folds of its cross-validation (None or K >= 2), for :data:`PATH_SOLVERS`."""
+    folds of its cross-validation (None or K >= 2), for :data:`PATH_SOLVERS` and binary
+    models."""
     if lambdas is None and cv is None:
         return None, None
     if (algo, solver) not in PATH_SOLVERS:
         raise MrlearnError("--lambdas and --cv apply to %s, not %s/%s" % (
             ", ".join("%s/%s" % pair for pair in PATH_SOLVERS), algo, solver))
+    if multiclass != "auto":
+        raise MrlearnError("--lambdas and --cv apply to binary models; drop --multiclass %s"
+                           % multiclass)
     if cv is not None and cv < 2:
         raise MrlearnError("--cv needs at least 2 folds, not %d" % cv)
     if l2:

@@ -38,7 +38,7 @@ from jobs.packed import decode_block, is_packed
 from jobs.parsing import (BLOCK_LINES, looks_like_header, parse_csv_block, parse_libsvm_block,
                           split_columns, take_rows, class_weight_column)
 from jobs.partitioning import keys_for_reducers
-from jobs.records import from_wire, merge_all, merge_records, to_json, to_wire
+from jobs.records import from_wire, merge_all, merge_records, to_json
 from jobs.table import encode_block
 
 RECORD_KEY = "record"
@@ -249,13 +249,13 @@ class BlockJob(MRJob):
 
     def final_pairs(self):
         """Pairs emitted once per split; summary jobs emit the split record."""
-        yield RECORD_KEY, to_wire(self.split_record)
+        yield RECORD_KEY, to_json(self.split_record, compact=True)
 
     # --- reducer side --------------------------------------------------------------
 
     def reducer(self, key, records):
         """Merge the split records of one pass, in split order, into one record."""
-        yield key, to_wire(merge_split_records(records))
+        yield key, to_json(merge_split_records(records), compact=True)
 
 
 def _fail_if_asked():

@@ -153,6 +153,8 @@ def fold_sums(loss, X, y, fold, n_folds, thetas, hessians=(), weights=None):
             "fold_weights": one_hot.sum(axis=0) if weights is None else weights @ one_hot,
             "fold_loss": np.empty((m, n_folds)), "fold_correct": np.empty((m, n_folds)),
             "fold_grad": np.empty((m, n_folds, d + 1))}
+    folds = [fold == k for k in range(n_folds)]
+    fold_X = [X[rows] for rows in folds]  # each fold's rows, copied once
     for lo in range(0, m, FOLD_CHUNK):  # (rows x candidates) arrays stay O(n FOLD_CHUNK)
         chunk = slice(lo, lo + FOLD_CHUNK)
         z = X @ thetas[chunk, :d].T + thetas[chunk, d]
@@ -162,9 +164,8 @@ def fold_sums(loss, X, y, fold, n_folds, thetas, hessians=(), weights=None):
         sums["fold_loss"][chunk] = value.T @ one_hot
         sums["fold_correct"][chunk] = right.T @ one_hot
         sums["fold_grad"][chunk, :, d] = d1.T @ one_hot
-        for k in range(n_folds):
-            rows = fold == k
-            sums["fold_grad"][chunk, k, :d] = (X[rows].T @ d1[rows]).T
+        for k, rows in enumerate(folds):
+            sums["fold_grad"][chunk, k, :d] = (fold_X[k].T @ d1[rows]).T
     hess = np.empty((len(hessians), d + 1, d + 1))
     for h, (candidate, left_out) in enumerate(hessians):
         z = (X @ thetas[candidate, :d] + thetas[candidate, d])[:, None]

@@ -125,24 +125,8 @@ COMPACT_MIN_SIZE = 1024
 _ARRAY_TAG = "__float64_base64__"
 
 
-def to_wire(value):
-    """:func:`to_json`, but float arrays of :data:`COMPACT_MIN_SIZE` numbers or more become
-    ``{"__float64_base64__": base64 of their little-endian float64 bytes, "shape": [...]}``:
-    exact, 10.7 bytes a number instead of about 20 of JSON text, and decoded by
-    :func:`from_wire` without parsing a float (a gradient of 2^20 features: 11 MB, not 21)."""
-    if isinstance(value, np.ndarray) and value.dtype.kind == "f" and value.size >= COMPACT_MIN_SIZE:
-        data = np.ascontiguousarray(value, dtype="<f8")
-        return {_ARRAY_TAG: base64.b64encode(data.tobytes()).decode("ascii"),
-                "shape": list(data.shape)}
-    if isinstance(value, dict):
-        return {str(k): to_wire(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [to_wire(v) for v in value]
-    return to_json(value)
-
-
 def from_wire(value, lists=False):
-    """Undo :func:`to_wire`: compact arrays back to float64 arrays (or, with ``lists``,
+    """Undo :func:`to_json` with ``compact``: compact arrays back to float64 arrays (or, with ``lists``,
     nested lists: plain JSON types, as a record read by the driver always had)."""
     if isinstance(value, dict):
         if _ARRAY_TAG in value:
@@ -155,13 +139,23 @@ def from_wire(value, lists=False):
     return value
 
 
-def to_json(value):
-    """Turn numpy arrays and scalars (possibly nested in dicts/tuples) into JSON types."""
+def to_json(value, compact=False):
+    """Turn numpy arrays and scalars (possibly nested in dicts/tuples) into JSON types.
+
+    ``compact`` (records between tasks): float arrays of :data:`COMPACT_MIN_SIZE` numbers or
+    more become ``{"__float64_base64__": base64 of their little-endian float64 bytes,
+    "shape": [...]}``: exact, 10.7 bytes a number instead of about 20 of JSON text, and
+    decoded by :func:`from_wire` without parsing a float (a gradient of 2^20 features:
+    11 MB, not 21)."""
     if isinstance(value, dict):
-        return {str(k): to_json(v) for k, v in value.items()}
+        return {str(k): to_json(v, compact) for k, v in value.items()}
     if isinstance(value, (list, tuple)):
-        return [to_json(v) for v in value]
+        return [to_json(v, compact) for v in value]
     if isinstance(value, np.ndarray):
+        if compact and value.dtype.kind == "f" and value.size >= COMPACT_MIN_SIZE:
+            data = np.ascontiguousarray(value, dtype="<f8")
+            return {_ARRAY_TAG: base64.b64encode(data.tobytes()).decode("ascii"),
+                    "shape": list(data.shape)}
         return value.tolist()
     if isinstance(value, np.integer):
         return int(value)
