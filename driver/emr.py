@@ -17,6 +17,7 @@ import boto3
 
 import hdfs_utils
 from driver.errors import MrlearnError
+from driver.mrjob_adapter import runner_option
 
 log = logging.getLogger(__name__)
 
@@ -61,7 +62,7 @@ class EmrCluster:
         self.given_id = cluster_id
         self.keep = keep
         self._created_id = None
-        self.sse = server_side_encryption(self._emr._opts["emr_configurations"])
+        self.sse = server_side_encryption(runner_option(self._emr, "emr_configurations"))
         hdfs_utils.use_s3(self._emr.fs.s3)
         self._set_upload_hook(self._add_sse)
 
@@ -78,7 +79,7 @@ class EmrCluster:
 
     def log_dir(self, step_id):
         """Where EMR copies the logs of ``step_id`` (minutes after it ends), or None."""
-        log_uri = self._emr._opts["cloud_log_dir"]
+        log_uri = runner_option(self._emr, "cloud_log_dir")
         if not log_uri:
             return None
         return "%s/%s/steps/%s/" % (log_uri.rstrip("/"), self.cluster_id(), step_id)

@@ -1,10 +1,18 @@
 """Running one MapReduce pass on any mrjob runner, and the one place that knows runners.
 
-:func:`run_pass` writes the pass parameters to a JSON file that reaches every task as a
-file argument, runs the job and returns the single record its reducer emitted. Everything
-runner-specific (which mrjob switches, shipping the ``jobs`` package) is in
-:meth:`Runner.mrjob_args`.
+:func:`run_pass` runs a summary job and returns the single record its reducer emitted;
+:func:`run_partitioned` runs a job writing part files. What differs between runners lives
+in one class each: :class:`Runner` (inline: tasks in this process), :class:`LocalRunner`
+(task subprocesses), :class:`HadoopRunner` (a cluster or Hadoop's local mode) and
+:class:`EmrRunner` (steps on an EMR cluster). ``Runner(name, ...)`` builds the right one.
+mrjob's private API is used only through :mod:`driver.mrjob_adapter`.
+
+On Hadoop and EMR a command stages the code its tasks need (mrjob.zip, the ``jobs`` zip, job
+scripts, the setup wrapper) once, content-addressed, in one run directory beside mrjob's
+temp directories, and removes it when it ends; pass parameters travel in the task command
+line (:mod:`jobs.params`) unless they are large, and then as one upload.
 """
+import contextlib
 import json
 import logging
 import os
@@ -17,154 +25,276 @@ from mrjob.step import StepFailedException
 
 import hdfs_utils
 import jobs
-from jobs.records import from_wire
+from driver import mrjob_adapter as adapter
 from driver.emr import EmrCluster
 from driver.errors import MrlearnError
 from driver.interrupts import deferred, raise_if_interrupted
-from jobs.partitioning import hadoop_partition
+from jobs.params import encode_inline
+from jobs.records import from_wire
 
-RUNNERS = ("inline", "local", "hadoop", "emr")
 SINGLE_THREADED_BLAS = ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS")
 """Every task gets one BLAS thread: tasks run one per core (the local runner's processes,
 Hadoop's one-vcore containers) on blocks of a few thousand rows, where more threads only
 spin against the node's other tasks (2 cores, 1M rows, one packed Newton map task: 3.8 s
 with a thread per core, 1.5 s with one; a 250k-row CSV one: 5.2 s -> 2.4 s)."""
+UBER_MAX_BYTES = 128 * 1024 * 1024
+"""Hadoop passes over at most this much input (and no ``--mappers``) run their tasks inside
+the job's ApplicationMaster (``mapreduce.job.ubertask.enable``): no container starts per
+task. Hadoop still decides against it when the input is over one block or more than
+``ubertask.maxmaps`` splits. Measured on the mini-cluster, a 3000-row pass: 9-13 s in
+uber mode, 19-22 s without."""
 
 
 class Runner:
-    """Where and how passes run: mrjob runner name, conf file, number of mappers.
+    """Where and how passes run: the mrjob runner, its conf file, the number of mappers and
+    extra jobconf. ``Runner(name, ...)`` is the class for ``name`` (inline, local, hadoop,
+    emr); this base class is the inline runner's.
 
-    Owns a scratch directory (pass parameter files, the zip of ``jobs``); use as a
-    context manager so it is removed at the end.
+    Owns a scratch directory (pass parameter files, the zip of ``jobs``); use as a context
+    manager so that it and what the command staged are removed at the end.
     """
+
+    name = "inline"
+
+    def __new__(cls, name="inline", *args, **kwargs):
+        if cls is Runner:
+            if name not in RUNNER_CLASSES:
+                raise MrlearnError("unknown runner %r; choose one of %s"
+                                   % (name, ", ".join(RUNNERS)))
+            cls = RUNNER_CLASSES[name]
+        return object.__new__(cls)
 
     def __init__(self, name="inline", conf_path=None, mappers=None, jobconf=None,
                  cluster_id=None, keep_cluster=False):
-        if name not in RUNNERS:
-            raise MrlearnError("unknown runner %r; choose one of %s" % (name, ", ".join(RUNNERS)))
         if mappers is not None and mappers < 1:
             raise MrlearnError("--mappers must be at least 1, not %d" % mappers)
         if conf_path and not os.path.exists(conf_path):
             raise MrlearnError("mrjob conf file %s does not exist; fix --conf-path" % conf_path)
-        self.name = name
+        if (cluster_id or keep_cluster) and not isinstance(self, EmrRunner):
+            raise MrlearnError("--cluster-id and --keep-cluster are for -r emr")
         self.conf_path = conf_path
         self.mappers = mappers
         self.jobconf = dict(jobconf or {})
-        if (cluster_id or keep_cluster) and name != "emr":
-            raise MrlearnError("--cluster-id and --keep-cluster are for -r emr")
-        self.emr = EmrCluster(conf_path, cluster_id, keep_cluster) if name == "emr" else None
-        if self.emr:
-            # step states, logged by mrjob at INFO, are the only view of a pass in flight
-            for logger in ("mrjob.emr", "driver.emr"):
-                logging.getLogger(logger).setLevel(logging.INFO)
         self.scratch = tempfile.mkdtemp(prefix="mrlearn-")
-        self._jobs_zip = None
-        self._n_params = 0
+        self._n_files = 0
 
     def __enter__(self):
         return self
 
     def __exit__(self, *exc):
+        self.close()
+
+    def close(self):
         shutil.rmtree(self.scratch, ignore_errors=True)
-        if self.emr:
-            self.emr.close()
 
-    def jobs_zip(self):
-        """Zip of the ``jobs`` package, for tasks where mrlearn is not installed."""
-        if self._jobs_zip is None:
-            self._jobs_zip = os.path.join(self.scratch, "mrlearn_jobs.zip")
-            package_dir = os.path.dirname(os.path.abspath(jobs.__file__))
-            with zipfile.ZipFile(self._jobs_zip, "w", zipfile.ZIP_DEFLATED) as zf:
-                for name in sorted(os.listdir(package_dir)):
-                    if name.endswith(".py"):
-                        zf.write(os.path.join(package_dir, name), "jobs/" + name)
-        return self._jobs_zip
-
-    def mrjob_args(self):
-        """mrjob command-line switches for this runner (the only runner branch)."""
+    def mrjob_args(self, inputs=()):
+        """mrjob command-line switches for a pass over the files ``inputs``."""
         args = ["-r", self.name]
         args += ["--conf-path", self.conf_path] if self.conf_path else ["--no-conf"]
-        if self.name != "inline":
-            # tasks run in fresh interpreters, possibly on machines without mrlearn
-            args += ["--py-files", self.jobs_zip()]
-            for variable in SINGLE_THREADED_BLAS:
-                args += ["--cmdenv", "%s=1" % variable]
-        if self.name == "local":
-            args += local_task_args()
-        if self.name in ("hadoop", "emr"):
-            # the driver checked the inputs once; mrjob would ask the cluster again each pass
-            args += ["--no-check-input-paths"]
-        if self.emr:
-            # every pass is a step on the command's one cluster; results come back in the
-            # reducer's output, so no pass waits minutes for its logs to reach S3
-            args += ["--cluster-id", self.emr.cluster_id(), "--no-read-logs"]
-        if self.mappers:
-            if self.name in ("inline", "local"):
-                args += ["--num-cores", str(self.mappers)]
-            else:
-                args += ["--jobconf", "mapreduce.job.maps=%d" % self.mappers]
+        args += self.runner_args(inputs)
         for key, value in sorted(self.jobconf.items()):
             args += ["--jobconf", "%s=%s" % (key, value)]
         return args
 
-    def mrjob_runner_class(self, job, partitioned=False):
-        """The mrjob runner class to run ``job`` with: mrjob's, except that the local
-        runner makes one input split per mapper (mrjob makes two, hence two waves of task
-        interpreters, 0.3-0.5 s each, per pass), as Hadoop makes about one per map slot;
-        and, for ``partitioned`` output, the simulated runners assign reducers the way
-        Hadoop's HashPartitioner does."""
-        runner_class = job._runner_class()
-        if self.name == "local":
-            runner_class = _one_split_per_mapper(runner_class)
-        if partitioned and self.name in ("inline", "local"):
-            runner_class = _hash_partitioned(runner_class)
-        return runner_class
+    def runner_args(self, inputs):
+        """This runner's own switches."""
+        return ["--num-cores", str(self.mappers)] if self.mappers else []
 
-    def input_paths(self, files):
-        """Input paths as this runner's tasks should see them.
-
-        Hadoop reads local files in place through ``file://`` (local mode, or a cluster
-        whose nodes share the path); mrjob would otherwise copy them to HDFS every pass.
-        """
-        return [self.task_path(f) for f in files]
+    def wrap(self, runner_class, partitioned):
+        """The mrjob runner class to run with: for ``partitioned`` output, the simulated
+        runners assign reducers the way Hadoop's HashPartitioner does."""
+        return adapter.hash_partitioned(runner_class) if partitioned else runner_class
 
     def task_path(self, path):
-        """A path as tasks see it: for Hadoop a local path is ``file://`` (mrjob would take
-        it for an HDFS path); EMR steps read and write S3 in place, never local paths."""
-        if hdfs_utils.is_uri(path):
-            return path
-        if self.emr:
-            raise MrlearnError("-r emr reads inputs and writes outputs in place on S3; %s is "
-                               "a local path: copy it to s3:// first (aws s3 cp) or give an "
-                               "s3:// output" % path)
-        if self.name != "hadoop" or path.startswith("file://"):
+        """A path as this runner's tasks should see it."""
+        return path
+
+    def input_paths(self, files):
+        """Input paths as this runner's tasks should see them (a path the runner cannot use
+        fails before anything starts)."""
+        return [self.task_path(f) for f in files]
+
+    def failure_hint(self, mr):
+        """Where the failed pass's task errors are."""
+        return "the task's error is logged above"
+
+    @contextlib.contextmanager
+    def running(self):
+        """Around one pass's ``mr.run()``."""
+        yield
+
+    def scratch_path(self, prefix):
+        self._n_files += 1
+        return os.path.join(self.scratch, "%s-%04d" % (prefix, self._n_files))
+
+    def params_args(self, params):
+        """``--params-inline`` when small, else a ``--params`` JSON file (which mrjob ships
+        with the pass; on a cluster, one upload)."""
+        inline = encode_inline(params)
+        if inline is not None:
+            return ["--params-inline", inline]
+        path = self.scratch_path("pass") + ".json"
+        with open(path, "w") as f:
+            json.dump(params, f)
+        return ["--params", path]
+
+
+class LocalRunner(Runner):
+    """mrjob's local runner: map and reduce tasks in subprocesses of this machine, one
+    input split per mapper."""
+
+    name = "local"
+
+    def runner_args(self, inputs):
+        return (shipped_code_args(self) + Runner.runner_args(self, inputs)
+                + local_task_args())
+
+    def wrap(self, runner_class, partitioned):
+        return Runner.wrap(self, adapter.one_split_per_mapper(runner_class), partitioned)
+
+    @contextlib.contextmanager
+    def running(self):
+        with deferred(True):  # its process pool must not be interrupted
+            yield
+
+
+class HadoopRunner(Runner):
+    """``-r hadoop``: a cluster (``HADOOP_CONF_DIR``) or Hadoop's local mode. Code is staged
+    once per command (:func:`driver.mrjob_adapter.staged`), HDFS is reached over WebHDFS
+    where possible (:mod:`hdfs_utils.webhdfs`), small passes run in uber mode."""
+
+    name = "hadoop"
+
+    def __init__(self, *args, **kwargs):
+        Runner.__init__(self, *args, **kwargs)
+        self.staging = adapter.Staging(os.path.basename(self.scratch))
+        self._input_bytes = {}
+
+    def close(self):
+        try:
+            if self.staging.root:
+                hdfs_utils.remove(self.staging.root)
+        finally:
+            Runner.close(self)
+
+    def runner_args(self, inputs):
+        # the driver checked the inputs once; mrjob would ask the cluster again each pass
+        args = shipped_code_args(self) + ["--no-check-input-paths"]
+        if self.mappers:
+            args += ["--jobconf", "mapreduce.job.maps=%d" % self.mappers]
+        elif "mapreduce.job.ubertask.enable" not in self.jobconf and self._small(inputs):
+            args += ["--jobconf", "mapreduce.job.ubertask.enable=true"]
+        return args
+
+    def _small(self, inputs):
+        """True when the files ``inputs`` hold at most :data:`UBER_MAX_BYTES` (measured
+        once per command: a request per file over WebHDFS, one JVM without)."""
+        key = tuple(inputs)
+        if key not in self._input_bytes:
+            try:
+                self._input_bytes[key] = sum(hdfs_utils.size(p) for p in inputs)
+            except (OSError, ValueError):
+                self._input_bytes[key] = None
+        return self._input_bytes[key] is not None and self._input_bytes[key] <= UBER_MAX_BYTES
+
+    def wrap(self, runner_class, partitioned):
+        return adapter.over_webhdfs(adapter.staged(runner_class, self.staging), self.staging)
+
+    def task_path(self, path):
+        """Hadoop reads local files in place through ``file://`` (local mode, or a cluster
+        whose nodes share the path); mrjob would otherwise take them for HDFS paths."""
+        if hdfs_utils.is_uri(path) or path.startswith("file://"):
             return path
         return "file://" + os.path.abspath(path)
 
+    @contextlib.contextmanager
+    def running(self):
+        """In a fresh directory: Hadoop's LocalJobRunner links the job's files into the
+        current one, so two passes must not share it."""
+        cwd = os.getcwd()
+        path = self.scratch_path("cwd")
+        os.makedirs(path)
+        os.chdir(path)
+        try:
+            yield
+        finally:
+            os.chdir(cwd)
+
+
+class EmrRunner(HadoopRunner):
+    """``-r emr``: every pass is a step on the command's one cluster (created on the first
+    pass unless ``cluster_id`` names one), reading and writing S3 in place."""
+
+    name = "emr"
+
+    def __init__(self, name="emr", conf_path=None, mappers=None, jobconf=None,
+                 cluster_id=None, keep_cluster=False):
+        HadoopRunner.__init__(self, name, conf_path, mappers, jobconf)
+        self.emr = EmrCluster(conf_path, cluster_id, keep_cluster)
+        # step states, logged by mrjob at INFO, are the only view of a pass in flight
+        for logger in ("mrjob.emr", "driver.emr"):
+            logging.getLogger(logger).setLevel(logging.INFO)
+
+    def close(self):
+        try:
+            HadoopRunner.close(self)
+        finally:
+            self.emr.close()
+
+    def runner_args(self, inputs):
+        # results come back in the reducer's output, so no pass waits minutes for its logs
+        args = shipped_code_args(self) + ["--no-check-input-paths",
+                                          "--cluster-id", self.emr.cluster_id(), "--no-read-logs"]
+        if self.mappers:
+            args += ["--jobconf", "mapreduce.job.maps=%d" % self.mappers]
+        return args
+
+    def wrap(self, runner_class, partitioned):
+        return adapter.staged(runner_class, self.staging)
+
+    def task_path(self, path):
+        """EMR steps read and write S3 in place, never local paths."""
+        if hdfs_utils.is_uri(path):
+            return path
+        raise MrlearnError("-r emr reads inputs and writes outputs in place on S3; %s is "
+                           "a local path: copy it to s3:// first (aws s3 cp) or give an "
+                           "s3:// output" % path)
+
+    @contextlib.contextmanager
+    def running(self):
+        yield
+
     def failure_hint(self, mr):
-        """Where the failed pass's task errors are (mrjob logged them, except on EMR)."""
-        if not self.emr:
-            return "the task's error is logged above"
-        steps = getattr(mr, "_step_ids", None) or ["(not submitted)"]
+        steps = adapter.step_ids(mr) or ["(not submitted)"]
         return "step %s on cluster %s; its logs reach %s within minutes" % (
             steps[-1], self.emr.cluster_id(),
             self.emr.log_dir(steps[-1]) or "the cluster's log URI (set cloud_log_dir)")
 
-    def working_dir(self):
-        """A fresh directory to run one pass from (Hadoop's LocalJobRunner links the job's
-        files into the current directory, so two passes must not share one)."""
-        self._n_params += 1
-        path = os.path.join(self.scratch, "cwd-%04d" % self._n_params)
-        os.makedirs(path)
-        return path
 
-    def params_file(self, params):
-        """Write pass parameters to a fresh JSON file in the scratch directory."""
-        self._n_params += 1
-        path = os.path.join(self.scratch, "pass-%04d.json" % self._n_params)
-        with open(path, "w") as f:
-            json.dump(params, f)
-        return path
+RUNNER_CLASSES = {"inline": Runner, "local": LocalRunner, "hadoop": HadoopRunner,
+                  "emr": EmrRunner}
+RUNNERS = tuple(RUNNER_CLASSES)
+
+
+def shipped_code_args(runner):
+    """Tasks run in fresh interpreters, possibly on machines without mrlearn: ship the
+    ``jobs`` package, one BLAS thread each."""
+    args = ["--py-files", jobs_zip(runner)]
+    for variable in SINGLE_THREADED_BLAS:
+        args += ["--cmdenv", "%s=1" % variable]
+    return args
+
+
+def jobs_zip(runner):
+    """Zip of the ``jobs`` package in the runner's scratch directory (made once)."""
+    path = os.path.join(runner.scratch, "mrlearn_jobs.zip")
+    if not os.path.exists(path):
+        package_dir = os.path.dirname(os.path.abspath(jobs.__file__))
+        with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as zf:
+            for name in sorted(os.listdir(package_dir)):
+                if name.endswith(".py"):
+                    zf.write(os.path.join(package_dir, name), "jobs/" + name)
+    return path
 
 
 def local_task_args():
@@ -183,27 +313,23 @@ def local_task_args():
 
 
 def job_args(runner, params, inputs, output_dir=None):
-    paths = runner.input_paths(inputs)  # a path the runner cannot use fails before it starts
+    paths = runner.input_paths(inputs)
     if output_dir:
         paths = ["--output-dir", runner.task_path(output_dir)] + paths
-    return runner.mrjob_args() + ["--params", runner.params_file(params)] + paths
+    return runner.mrjob_args(inputs) + runner.params_args(params) + paths
 
 
 def _run(mr, job_class, runner):
     """Run a step; a failed step (task errors are logged above by mrjob) is one message, or
     KeyboardInterrupt when Ctrl-C failed it."""
-    cwd = os.getcwd()
     try:
-        if runner.name == "hadoop":
-            os.chdir(runner.working_dir())
-        with deferred(runner.name == "local"):  # its process pool must not be interrupted
+        with runner.running():
             mr.run()
     except StepFailedException as e:
         raise_if_interrupted()
         raise MrlearnError("%s failed on the %s runner (%s); %s"
                            % (job_class.__name__, mr.alias, e, runner.failure_hint(mr)))
     finally:
-        os.chdir(cwd)
         _remove_setup_lock(mr)
     raise_if_interrupted()
 
@@ -220,7 +346,7 @@ def _remove_setup_lock(mr):
 def run_pass(job_class, params, inputs, runner):
     """Run one summary pass; returns the reducer's single record (a dict of JSON types)."""
     job = job_class(args=job_args(runner, params, inputs))
-    with runner.mrjob_runner_class(job)(**job._runner_kwargs()) as mr:
+    with adapter.runner_for(job, lambda cls: runner.wrap(cls, partitioned=False)) as mr:
         _run(mr, job_class, runner)
         records = [from_wire(value, lists=True) for _, value in job.parse_output(mr.cat_output())]
     if len(records) != 1:
@@ -241,7 +367,7 @@ def run_partitioned(job_class, params, inputs, output_dir, runner, check=None):
     runner_args = ["--jobconf", "mapreduce.job.reduces=%d" % reducers]
     job = job_class(args=job_args(runner, params, inputs, output_dir) + runner_args)
     try:
-        with runner.mrjob_runner_class(job, partitioned=True)(**job._runner_kwargs()) as mr:
+        with adapter.runner_for(job, lambda cls: runner.wrap(cls, partitioned=True)) as mr:
             _run(mr, job_class, runner)
         summary_path = output_dir.rstrip("/") + "/part-%05d" % params["parts"]
         summary = json.loads(hdfs_utils.read_text(summary_path))
@@ -252,43 +378,3 @@ def run_partitioned(job_class, params, inputs, output_dir, runner, check=None):
         hdfs_utils.remove(output_dir)
         raise
     return summary
-
-
-def _hash_partitioned(sim_runner_class):
-    """The inline/local runner with Hadoop's reducer assignment instead of mrjob's.
-
-    mrjob's simulated runners split the sorted map output into chunks of similar size;
-    Hadoop gives each reducer the keys its HashPartitioner picks, with the number of
-    reducers the job asks for. Partitioned outputs need the latter.
-    """
-
-    class HashPartitionedRunner(sim_runner_class):
-        def _split_reducer_input(self, step_num):
-            reducers = int(self._jobconf_for_step(step_num)["mapreduce.job.reduces"])
-            outputs = [self._task_input_path("reducer", step_num, i) for i in range(reducers)]
-            for path in outputs:
-                self.fs.mkdir(os.path.dirname(path))
-            files = [open(path, "wb") for path in outputs]
-            try:
-                with open(self._sorted_reducer_input_path(step_num), "rb") as sorted_input:
-                    for line in sorted_input:
-                        key = line.split(b"\t", 1)[0]
-                        files[hadoop_partition(key, reducers)].write(line)
-            finally:
-                for f in files:
-                    f.close()
-            return reducers
-
-    return HashPartitionedRunner
-
-
-def _one_split_per_mapper(local_runner_class):
-    class OneSplitPerMapperRunner(local_runner_class):
-        def _pick_mapper_split_size(self, input_paths, step_num):
-            """mrjob's rule (a compressed file is one split; the rest is cut evenly) aiming
-            at one split per mapper instead of two."""
-            plain = [p for p in input_paths if not p.endswith((".gz", ".bz2"))]
-            splits = max(self._num_mappers(step_num) - (len(input_paths) - len(plain)), 1)
-            return max(1, -(-sum(os.path.getsize(p) for p in plain) // splits))
-
-    return OneSplitPerMapperRunner

@@ -1,7 +1,8 @@
 """One file API over local paths, ``hdfs://`` and ``s3://`` URIs, on mrjob's filesystems.
 
-URIs are served by mrjob's own ``HadoopFilesystem`` (through the ``hadoop`` binary) and
-``S3Filesystem`` (through boto3). Writes replace a file whole, never by delete-then-put
+``hdfs://`` URIs are served over WebHDFS where the cluster allows it, else by mrjob's
+``HadoopFilesystem`` (through the ``hadoop`` binary) (see :mod:`hdfs_utils.webhdfs`);
+``s3://`` URIs by mrjob's ``S3Filesystem`` (through boto3). Writes replace a file whole, never by delete-then-put
 (:func:`write_bytes` states the guarantee on each filesystem).
 """
 import bz2
@@ -37,8 +38,8 @@ def filesystem(path):
         return _LOCAL
     scheme = path.split("://", 1)[0]
     if scheme in ("hdfs", "viewfs"):
-        from mrjob.fs.hadoop import HadoopFilesystem
-        return HadoopFilesystem()
+        from hdfs_utils.webhdfs import hadoop_filesystem
+        return hadoop_filesystem()
     if scheme in ("s3", "s3a", "s3n"):
         if _S3:
             return _S3[0]
@@ -165,6 +166,8 @@ def write_bytes(path, data):
     """
     if path.startswith(("s3://", "s3a://", "s3n://")):
         _put_s3(filesystem(path), path, data)
+    elif _over_http(path):
+        filesystem(path).write_atomic(path, data)
     elif is_uri(path):
         with tempfile.TemporaryDirectory() as tmp:
             staged = os.path.join(tmp, os.path.basename(path))
@@ -175,6 +178,13 @@ def write_bytes(path, data):
         _write_local(local_path(path), data)
 
 
+def _over_http(uri):
+    """True when ``uri`` is served over WebHDFS (see :mod:`hdfs_utils.webhdfs`)."""
+    from hdfs_utils.webhdfs import WebHdfsFilesystem
+    fs = filesystem(uri)
+    return isinstance(fs, WebHdfsFilesystem) and fs.over_http(uri)
+
+
 def interrupted_upload(path):
     """Where an interrupted ``hadoop fs -put`` of ``path`` leaves its (maybe partial) upload."""
     return path + "._COPYING_"
@@ -183,13 +193,14 @@ def interrupted_upload(path):
 def _put_s3(fs, path, data):
     """One PutObject; creates the bucket (as :func:`mkdir` does) only if it is missing."""
     import botocore.exceptions
+    from driver.mrjob_adapter import s3_object
     try:
-        fs._get_s3_key(path).put(Body=data)
+        s3_object(fs, path).put(Body=data)
     except botocore.exceptions.ClientError as e:
         if e.response.get("Error", {}).get("Code") != "NoSuchBucket":
             raise
         fs.mkdir(path)
-        fs._get_s3_key(path).put(Body=data)
+        s3_object(fs, path).put(Body=data)
 
 
 def _put_hdfs(fs, staged, path):
@@ -238,8 +249,9 @@ def fingerprint(paths):
     if hdfs:
         found.update(_stat_hdfs(filesystem(hdfs[0]), hdfs))
     for directory in sorted({p.rsplit("/", 1)[0] for p in s3}):
+        from driver.mrjob_adapter import s3_listing
         found.update((uri, [key.size, key.e_tag])
-                     for uri, key in filesystem(directory)._ls(directory + "/"))
+                     for uri, key in s3_listing(filesystem(directory), directory + "/"))
     for p in paths:
         if not is_uri(p):
             st = os.stat(local_path(p))
@@ -248,7 +260,10 @@ def fingerprint(paths):
 
 
 def _stat_hdfs(fs, paths):
-    """{path: [size, mtime in ms]} from one ``hadoop fs -stat '%b %Y %n' paths...``."""
+    """{path: [size, mtime in ms]}: over WebHDFS a request per file, else one
+    ``hadoop fs -stat '%b %Y %n' paths...``."""
+    if all(_over_http(p) for p in paths):
+        return {p: list(fs.stat(p)) for p in paths}
     out = fs.invoke_hadoop(["fs", "-stat", "%b %Y %n"] + list(paths), return_stdout=True)
     lines = out.decode("utf-8").splitlines()
     stats = [line.split(" ", 2) for line in lines if line.strip()]

@@ -12,7 +12,9 @@ parameters say ``"format": "libsvm"``; ``n_columns`` is then features + 1) or pa
 blocks (:mod:`jobs.packed`, decoded without parsing text). A UTF-8 byte order mark, CRLF line
 ends and blank lines are accepted.
 
-The pass parameters arrive as a JSON file (``--params``), read in ``mapper_init``:
+The pass parameters arrive in the task's command line as base64 of compact JSON
+(``--params-inline``, when small: :data:`jobs.params.INLINE_MAX_BYTES`) or as a JSON file
+(``--params``), read in ``mapper_init`` by :func:`jobs.params.load_params`:
 ``n_columns`` (fields per row), ``n_features`` (feature columns, as the driver counts
 them: jobs never derive it), ``label_col`` (or None), optionally ``weight_col`` (0-based
 column of non-negative row weights, taken out of the features like the label; a negative
@@ -35,6 +37,7 @@ from mrjob.job import MRJob
 from mrjob.protocol import RawValueProtocol, StandardJSONProtocol
 
 from jobs.packed import decode_block, is_packed
+from jobs.params import add_params_args, load_params
 from jobs.parsing import (BLOCK_LINES, looks_like_header, parse_csv_block, parse_libsvm_block,
                           split_columns, take_rows, class_weight_column)
 from jobs.partitioning import keys_for_reducers
@@ -62,7 +65,7 @@ class BlockJob(MRJob):
 
     def configure_args(self):
         super(BlockJob, self).configure_args()
-        self.add_file_arg("--params", help="JSON file with this pass's parameters")
+        add_params_args(self)
 
     def jobconf(self):
         conf = super(BlockJob, self).jobconf()
@@ -81,8 +84,7 @@ class BlockJob(MRJob):
 
     def mapper_init(self):
         _fail_if_asked()
-        with open(self.options.params) as f:
-            self.params = json.load(f)
+        self.params = load_params(self.options)
         scale = self.params.get("scale")
         self.scale = scale and (np.asarray(scale["mean"]), np.asarray(scale["std"]))
         self.split_file = jobconf_from_env("mapreduce.map.input.file", "")
@@ -317,8 +319,7 @@ class PartitionedOutputJob(BlockJob):
             yield pair
 
     def reducer_init(self):
-        with open(self.options.params) as f:
-            self.summary_key = keys_for_reducers(json.load(f)["parts"] + 1)[-1]
+        self.summary_key = keys_for_reducers(load_params(self.options)["parts"] + 1)[-1]
 
     def reducer(self, key, values):
         if key == self.summary_key:

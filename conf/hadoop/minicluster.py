@@ -89,6 +89,7 @@ CLIENT_KEYS = {
     ],
     'hdfs-site.xml': [
         'dfs.replication',
+        'dfs.namenode.http-address',  # WebHDFS, as a real cluster's client conf has it
     ],
     'yarn-site.xml': [
         'yarn.resourcemanager.address',
