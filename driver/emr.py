@@ -77,6 +77,10 @@ class EmrCluster:
                      "kept running (--keep-cluster)" if self.keep else "terminated")
         return self._created_id
 
+    def temp_dir(self):
+        """The S3 temp directory mrjob uses (its ``cloud_tmp_dir``), ending in "/"."""
+        return runner_option(self._emr, "cloud_tmp_dir").rstrip("/") + "/"
+
     def log_dir(self, step_id):
         """Where EMR copies the logs of ``step_id`` (minutes after it ends), or None."""
         log_uri = runner_option(self._emr, "cloud_log_dir")

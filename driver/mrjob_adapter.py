@@ -63,14 +63,20 @@ def s3_listing(s3_filesystem, prefix):
     return s3_filesystem._ls(prefix)
 
 
-class Staging:
-    """What one command has staged on the cluster's filesystem: the run directory (the
-    first pass decides where: beside mrjob's per-job temp directories), the URIs uploaded,
-    and the streaming jar found."""
+def hadoop_tmp_dir(conf_path):
+    """The Hadoop runner's temp directory (its ``hadoop_tmp_dir`` option, fully qualified
+    as mrjob does: ``hdfs:///user/<user>/tmp/mrjob`` by default), read without a JVM."""
+    from mrjob.hadoop import HadoopJobRunner
+    runner = HadoopJobRunner(conf_paths=[conf_path] if conf_path else [])
+    return posixpath.dirname(runner._hadoop_tmp_dir.rstrip("/"))
 
-    def __init__(self, run_name):
-        self.run_name = run_name
-        self.root = None
+
+class Staging:
+    """What one command has staged on the cluster's filesystem: under ``root`` (a URI
+    ending in "/"), the URIs uploaded; and the streaming jar found."""
+
+    def __init__(self, root):
+        self.root = root
         self.uploaded = set()
         self.streaming_jar = None
 
@@ -106,9 +112,6 @@ def staged(runner_class, staging):
     class StagedRunner(runner_class):
         def __init__(self, **kwargs):
             super(StagedRunner, self).__init__(**kwargs)
-            if staging.root is None:  # <tmp>/<job key>/files/ -> <tmp>/<run name>/
-                temp_dir = self._upload_mgr.prefix.rstrip("/").rsplit("/", 2)[0]
-                staging.root = posixpath.join(temp_dir, staging.run_name) + "/"
             self._upload_mgr = ContentAddressedUploads(staging.root + "files/")
 
         def _dest_in_wd_mirror(self, path, name):

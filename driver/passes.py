@@ -16,6 +16,7 @@ import contextlib
 import json
 import logging
 import os
+import posixpath
 import shutil
 import sysconfig
 import tempfile
@@ -32,11 +33,16 @@ from driver.interrupts import deferred, raise_if_interrupted
 from jobs.params import encode_inline
 from jobs.records import from_wire
 
+log = logging.getLogger(__name__)
+
 SINGLE_THREADED_BLAS = ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS")
 """Every task gets one BLAS thread: tasks run one per core (the local runner's processes,
 Hadoop's one-vcore containers) on blocks of a few thousand rows, where more threads only
 spin against the node's other tasks (2 cores, 1M rows, one packed Newton map task: 3.8 s
 with a thread per core, 1.5 s with one; a 250k-row CSV one: 5.2 s -> 2.4 s)."""
+PARSE_ONCE_MIN_BYTES = 16 * 1024 * 1024
+"""Training over at least this much text parses it once (:mod:`driver.parse_once`) on the
+inline and local runners; below, a pass parses it in less time than packing costs."""
 UBER_MAX_BYTES = 128 * 1024 * 1024
 """Hadoop passes over at most this much input (and no ``--mappers``) run their tasks inside
 the job's ApplicationMaster (``mapreduce.job.ubertask.enable``): no container starts per
@@ -77,6 +83,7 @@ class Runner:
         self.jobconf = dict(jobconf or {})
         self.scratch = tempfile.mkdtemp(prefix="mrlearn-")
         self._n_files = 0
+        self._input_bytes = {}
 
     def __enter__(self):
         return self
@@ -87,17 +94,17 @@ class Runner:
     def close(self):
         shutil.rmtree(self.scratch, ignore_errors=True)
 
-    def mrjob_args(self, inputs=()):
+    def mrjob_args(self, inputs=(), reducers=1):
         """mrjob command-line switches for a pass over the files ``inputs``."""
         args = ["-r", self.name]
         args += ["--conf-path", self.conf_path] if self.conf_path else ["--no-conf"]
-        args += self.runner_args(inputs)
+        args += self.runner_args(inputs, reducers)
         for key, value in sorted(self.jobconf.items()):
             args += ["--jobconf", "%s=%s" % (key, value)]
         return args
 
-    def runner_args(self, inputs):
-        """This runner's own switches."""
+    def runner_args(self, inputs, reducers):
+        """This runner's own switches for a pass over ``inputs`` with ``reducers``."""
         return ["--num-cores", str(self.mappers)] if self.mappers else []
 
     def wrap(self, runner_class, partitioned):
@@ -123,6 +130,32 @@ class Runner:
         """Around one pass's ``mr.run()``."""
         yield
 
+    def retry_differently(self):
+        """After a failed pass: True when it should run once more, set up another way."""
+        return False
+
+    def input_bytes(self, files):
+        """Total size of the files ``files`` (None if unknown), measured once per command:
+        free for local files, a request per file over WebHDFS or S3, one JVM without."""
+        key = tuple(files)
+        if key not in self._input_bytes:
+            try:
+                self._input_bytes[key] = sum(hdfs_utils.size(p) for p in files)
+            except (OSError, ValueError):
+                self._input_bytes[key] = None
+        return self._input_bytes[key]
+
+    def packs_text(self, files):
+        """Whether training over the text ``files`` parses them once
+        (:mod:`driver.parse_once`): when they hold :data:`PARSE_ONCE_MIN_BYTES` or more."""
+        size = self.input_bytes(files)
+        return size is not None and size >= PARSE_ONCE_MIN_BYTES
+
+    def temp_dir(self):
+        """Where a command's temporary data (packed input) goes when it has no checkpoint
+        directory; removed when the runner closes; None: nowhere."""
+        return self.scratch
+
     def scratch_path(self, prefix):
         self._n_files += 1
         return os.path.join(self.scratch, "%s-%04d" % (prefix, self._n_files))
@@ -145,8 +178,8 @@ class LocalRunner(Runner):
 
     name = "local"
 
-    def runner_args(self, inputs):
-        return (shipped_code_args(self) + Runner.runner_args(self, inputs)
+    def runner_args(self, inputs, reducers):
+        return (shipped_code_args(self) + Runner.runner_args(self, inputs, reducers)
                 + local_task_args())
 
     def wrap(self, runner_class, partitioned):
@@ -167,8 +200,17 @@ class HadoopRunner(Runner):
 
     def __init__(self, *args, **kwargs):
         Runner.__init__(self, *args, **kwargs)
-        self.staging = adapter.Staging(os.path.basename(self.scratch))
-        self._input_bytes = {}
+        self.staging = adapter.Staging(self._temp_root())
+        self._uber_last = False  # whether the pass set up last runs in uber mode
+        self._no_uber_next = False
+
+    def _temp_root(self):
+        """The command's run directory: beside mrjob's per-job temp directories."""
+        return posixpath.join(adapter.hadoop_tmp_dir(self.conf_path),
+                              os.path.basename(self.scratch)) + "/"
+
+    def temp_dir(self):
+        return self.staging.root + "data"
 
     def close(self):
         try:
@@ -177,25 +219,35 @@ class HadoopRunner(Runner):
         finally:
             Runner.close(self)
 
-    def runner_args(self, inputs):
+    def runner_args(self, inputs, reducers):
         # the driver checked the inputs once; mrjob would ask the cluster again each pass
         args = shipped_code_args(self) + ["--no-check-input-paths"]
         if self.mappers:
             args += ["--jobconf", "mapreduce.job.maps=%d" % self.mappers]
-        elif "mapreduce.job.ubertask.enable" not in self.jobconf and self._small(inputs):
+        size = self.input_bytes(inputs)
+        self._uber_last = (not self._no_uber_next and not self.mappers and reducers == 1
+                           and size is not None and size <= UBER_MAX_BYTES
+                           and "mapreduce.job.ubertask.enable" not in self.jobconf)
+        self._no_uber_next = False
+        if self._uber_last:
             args += ["--jobconf", "mapreduce.job.ubertask.enable=true"]
         return args
 
-    def _small(self, inputs):
-        """True when the files ``inputs`` hold at most :data:`UBER_MAX_BYTES` (measured
-        once per command: a request per file over WebHDFS, one JVM without)."""
-        key = tuple(inputs)
-        if key not in self._input_bytes:
-            try:
-                self._input_bytes[key] = sum(hdfs_utils.size(p) for p in inputs)
-            except (OSError, ValueError):
-                self._input_bytes[key] = None
-        return self._input_bytes[key] is not None and self._input_bytes[key] <= UBER_MAX_BYTES
+    def retry_differently(self):
+        """A pass that failed in uber mode runs once more as a normal job: Hadoop retries
+        no task of an uber job, and a task attempt may fail for reasons of its node."""
+        if not self._uber_last:
+            return False
+        log.warning("the pass failed in uber mode, where Hadoop retries no task; running it "
+                    "again as a normal job")
+        self._no_uber_next = True
+        return True
+
+    def packs_text(self, files):
+        """Text larger than :data:`UBER_MAX_BYTES`: passes over less run in uber mode,
+        where the parsing they save costs less than a packing pass's extra reducer."""
+        size = self.input_bytes(files)
+        return size is not None and size > UBER_MAX_BYTES
 
     def wrap(self, runner_class, partitioned):
         return adapter.over_webhdfs(adapter.staged(runner_class, self.staging), self.staging)
@@ -229,8 +281,8 @@ class EmrRunner(HadoopRunner):
 
     def __init__(self, name="emr", conf_path=None, mappers=None, jobconf=None,
                  cluster_id=None, keep_cluster=False):
-        HadoopRunner.__init__(self, name, conf_path, mappers, jobconf)
         self.emr = EmrCluster(conf_path, cluster_id, keep_cluster)
+        HadoopRunner.__init__(self, name, conf_path, mappers, jobconf)
         # step states, logged by mrjob at INFO, are the only view of a pass in flight
         for logger in ("mrjob.emr", "driver.emr"):
             logging.getLogger(logger).setLevel(logging.INFO)
@@ -241,7 +293,15 @@ class EmrRunner(HadoopRunner):
         finally:
             self.emr.close()
 
-    def runner_args(self, inputs):
+    def _temp_root(self):
+        return self.emr.temp_dir() + os.path.basename(self.scratch) + "/"
+
+    def temp_dir(self):
+        """None: S3 temp space is the conf's cloud_tmp_dir, which mrjob may only create
+        with the cluster; packed input goes to --checkpoint-dir instead."""
+        return None
+
+    def runner_args(self, inputs, reducers):
         # results come back in the reducer's output, so no pass waits minutes for its logs
         args = shipped_code_args(self) + ["--no-check-input-paths",
                                           "--cluster-id", self.emr.cluster_id(), "--no-read-logs"]
@@ -312,26 +372,47 @@ def local_task_args():
     return args
 
 
-def job_args(runner, params, inputs, output_dir=None):
+def job_args(runner, params, inputs, output_dir=None, reducers=1):
     paths = runner.input_paths(inputs)
     if output_dir:
         paths = ["--output-dir", runner.task_path(output_dir)] + paths
-    return runner.mrjob_args(inputs) + runner.params_args(params) + paths
+    return runner.mrjob_args(inputs, reducers) + runner.params_args(params) + paths
+
+
+class PassFailed(MrlearnError):
+    """A pass whose tasks failed (their errors are logged above by mrjob)."""
 
 
 def _run(mr, job_class, runner):
-    """Run a step; a failed step (task errors are logged above by mrjob) is one message, or
-    KeyboardInterrupt when Ctrl-C failed it."""
+    """Run a step; a failed step is :class:`PassFailed`, or KeyboardInterrupt when Ctrl-C
+    failed it."""
     try:
         with runner.running():
             mr.run()
     except StepFailedException as e:
         raise_if_interrupted()
-        raise MrlearnError("%s failed on the %s runner (%s); %s"
-                           % (job_class.__name__, mr.alias, e, runner.failure_hint(mr)))
+        raise PassFailed("%s failed on the %s runner (%s); %s"
+                         % (job_class.__name__, mr.alias, e, runner.failure_hint(mr)))
     finally:
         _remove_setup_lock(mr)
     raise_if_interrupted()
+
+
+def _execute(job_class, make_args, runner, partitioned, collect, before_retry=None):
+    """Build the job from ``make_args()``, run it and return ``collect(job, mr)``; a pass
+    the runner can run again another way (:meth:`Runner.retry_differently`) is run once
+    more, after ``before_retry()``."""
+    while True:
+        job = job_class(args=make_args())
+        try:
+            with adapter.runner_for(job, lambda cls: runner.wrap(cls, partitioned)) as mr:
+                _run(mr, job_class, runner)
+                return collect(job, mr)
+        except PassFailed:
+            if not runner.retry_differently():
+                raise
+            if before_retry:
+                before_retry()
 
 
 def _remove_setup_lock(mr):
@@ -345,16 +426,24 @@ def _remove_setup_lock(mr):
 
 def run_pass(job_class, params, inputs, runner):
     """Run one summary pass; returns the reducer's single record (a dict of JSON types)."""
-    job = job_class(args=job_args(runner, params, inputs))
-    with adapter.runner_for(job, lambda cls: runner.wrap(cls, partitioned=False)) as mr:
-        _run(mr, job_class, runner)
-        records = [from_wire(value, lists=True) for _, value in job.parse_output(mr.cat_output())]
+    records = _execute(job_class, lambda: job_args(runner, params, inputs), runner, False,
+                       lambda job, mr: [from_wire(value, lists=True)
+                                        for _, value in job.parse_output(mr.cat_output())])
     if len(records) != 1:
         raise RuntimeError("pass produced %d records, expected 1" % len(records))
     return records[0]
 
 
-def run_partitioned(job_class, params, inputs, output_dir, runner, check=None):
+def run_packing(job_class, params, inputs, output_dir, runner, parts):
+    """Run the summary pass ``job_class`` over text ``inputs`` and write the rows it parsed
+    as packed blocks into ``parts`` part files of ``output_dir`` (see ``--pack-parts`` in
+    :class:`jobs.base.BlockJob`); returns the pass's record, as :func:`run_pass` does."""
+    record = run_partitioned(job_class, dict(params, parts=parts), inputs, output_dir, runner,
+                             extra_args=["--pack-parts", str(parts)])
+    return from_wire(record, lists=True)
+
+
+def run_partitioned(job_class, params, inputs, output_dir, runner, check=None, extra_args=()):
     """Run a :class:`jobs.base.PartitionedOutputJob` into ``output_dir`` (which must not exist).
 
     Writes part files ``part-00000`` .. ``part-{N-1}`` (N = ``params["parts"]``), each
@@ -364,11 +453,11 @@ def run_partitioned(job_class, params, inputs, output_dir, runner, check=None):
     command can simply be run again.
     """
     reducers = params["parts"] + 1
-    runner_args = ["--jobconf", "mapreduce.job.reduces=%d" % reducers]
-    job = job_class(args=job_args(runner, params, inputs, output_dir) + runner_args)
+    runner_args = ["--jobconf", "mapreduce.job.reduces=%d" % reducers] + list(extra_args)
     try:
-        with adapter.runner_for(job, lambda cls: runner.wrap(cls, partitioned=True)) as mr:
-            _run(mr, job_class, runner)
+        _execute(job_class,
+                 lambda: job_args(runner, params, inputs, output_dir, reducers) + runner_args,
+                 runner, True, lambda job, mr: None, lambda: hdfs_utils.remove(output_dir))
         summary_path = output_dir.rstrip("/") + "/part-%05d" % params["parts"]
         summary = json.loads(hdfs_utils.read_text(summary_path))
         hdfs_utils.remove(summary_path)

@@ -21,6 +21,7 @@ from driver.kmeans import DEFAULT_N_INIT, INITS, KMeansSolver, init_passes
 from driver.multiclass import (ELASTIC_NET, KINDS, OneVsRest, check_classes, multiclass_kind,
                                new_multiclass_solver, solver_method, start_multiclass,
                                class_counts)
+from driver.parse_once import ParseOnce
 from driver.passes import run_pass
 from driver.path import PathSolver
 from driver.table import (TableOptions, build_table, roles, schema_table, string_classes,
@@ -315,6 +316,7 @@ def train(config, runner, checkpoint_dir=None, resume=False, report=None):
     run = _start_run(config, spec, checkpoint_dir, resume)
     solver = restore_solver(run["solver"], ALL_SOLVERS)
     class_weights = _resolve_class_weights(config, spec, scale, runner, class_names)
+    inputs = ParseOnce(spec, runner, checkpoint_dir, resume)
     while not solver.done and len(run["history"]) < config.max_iter:
         started = time.time()
         first = not run["history"]
@@ -323,7 +325,7 @@ def train(config, runner, checkpoint_dir=None, resume=False, report=None):
             params["class_weights"] = class_weights
         if first and config.multiclass_ok():
             params["label_sums"] = True
-        record = run_pass(solver.job, params, spec.files, runner)
+        record = inputs.run_pass(solver.job, params)
         _check_record(config, run, record)
         multiclass = multiclass_kind(config, run["classes"])
         _check_weighted_classes(config, run["classes"], class_names)

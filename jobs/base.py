@@ -36,7 +36,8 @@ from mrjob.compat import jobconf_from_env
 from mrjob.job import MRJob
 from mrjob.protocol import RawValueProtocol, StandardJSONProtocol
 
-from jobs.packed import decode_block, is_packed
+from jobs.packed import PACKED_BLOCK_ROWS, decode_block, is_packed
+from jobs.packed import encode_block as encode_packed
 from jobs.params import add_params_args, load_params
 from jobs.parsing import (BLOCK_LINES, looks_like_header, parse_csv_block, parse_libsvm_block,
                           split_columns, take_rows, class_weight_column)
@@ -66,11 +67,25 @@ class BlockJob(MRJob):
     def configure_args(self):
         super(BlockJob, self).configure_args()
         add_params_args(self)
+        self.add_passthru_arg(
+            "--pack-parts", type=int, default=0,
+            help="also write the rows parsed from text as packed blocks to this many part "
+                 "files (parse once; the job then runs with one more reducer, for the record)")
 
     def jobconf(self):
         conf = super(BlockJob, self).jobconf()
         conf["mapreduce.job.reduces"] = "1"
+        if self.options.pack_parts:
+            conf.update(self.TEXT_OUTPUT_SEPARATOR,
+                        **{"mapreduce.job.reduces": str(self.options.pack_parts + 1),
+                           "stream.reduce.output.field.separator": ","})
         return conf
+
+    def output_protocol(self):
+        """Packing passes write bare lines: packed blocks, then the record's JSON."""
+        if self.options.pack_parts:
+            return RawValueProtocol()
+        return super(BlockJob, self).output_protocol()
 
     def execute(self):
         """Run the task with floating-point warnings off: a task's stderr may be binary (the
@@ -95,6 +110,9 @@ class BlockJob(MRJob):
         self.good_lines = []
         self.split_record = {"n": 0, "bad_rows": 0, "first_bad": None,
                              "split": [self.split_file, self.split_start]}
+        self.pack_keys = (keys_for_reducers(self.options.pack_parts + 1)
+                          if self.options.pack_parts else None)
+        self.blocks_packed = 0
         self.init_split()
 
     def init_split(self):
@@ -123,6 +141,7 @@ class BlockJob(MRJob):
         if not self.buffer:
             return []
         libsvm = self.params.get("format") == "libsvm"
+        packed = []
         if libsvm:
             X, y, bad = parse_libsvm_block(self.buffer, self.params["n_features"],
                                            self.params.get("hash_bits"))
@@ -135,6 +154,7 @@ class BlockJob(MRJob):
                 self.add_to_record({"missing_labels": missing_labels})
         else:
             values, bad = parse_csv_block(self.buffer, self.params["n_columns"])
+            packed = self._packed_pairs(values)
             X, y, w = self._split(values)
         row_index = (rows.tolist if self.params.get("table") and not libsvm
                      else lambda: self._row_index(bad, libsvm))
@@ -146,7 +166,20 @@ class BlockJob(MRJob):
             self.good_lines = [line for i, line in enumerate(self.buffer)
                                if i not in bad_index and line.strip()]
         self.buffer = []
-        return self._process(X, y, w, scale=not libsvm)
+        return packed + list(self._process(X, y, w, scale=not libsvm))
+
+    def _packed_pairs(self, values):
+        """With ``--pack-parts N``: (part key, packed line) pairs of the rows parsed from
+        text (every well-formed row, label checks aside: later passes make them), blocks
+        of :data:`jobs.packed.PACKED_BLOCK_ROWS` dealt round-robin to the N parts."""
+        if not self.pack_keys:
+            return []
+        pairs = []
+        for lo in range(0, len(values), PACKED_BLOCK_ROWS):
+            part = self.blocks_packed % self.options.pack_parts
+            pairs.append((self.pack_keys[part], encode_packed(values[lo:lo + PACKED_BLOCK_ROWS])))
+            self.blocks_packed += 1
+        return pairs
 
     def _row_index(self, bad, libsvm):
         """Buffer index (list) of each parsed row: the lines neither bad nor blank."""
@@ -250,14 +283,24 @@ class BlockJob(MRJob):
             yield pair
 
     def final_pairs(self):
-        """Pairs emitted once per split; summary jobs emit the split record."""
-        yield RECORD_KEY, to_json(self.split_record, compact=True)
+        """Pairs emitted once per split; summary jobs emit the split record (when packing,
+        to the last reducer)."""
+        key = self.pack_keys[-1] if self.pack_keys else RECORD_KEY
+        yield key, to_json(self.split_record, compact=True)
 
     # --- reducer side --------------------------------------------------------------
 
     def reducer(self, key, records):
-        """Merge the split records of one pass, in split order, into one record."""
-        yield key, to_json(merge_split_records(records), compact=True)
+        """Merge the split records of one pass, in split order, into one record; when
+        packing, the record is a bare JSON line of the last part file and packed blocks
+        pass through to theirs."""
+        if not self.options.pack_parts:
+            yield key, to_json(merge_split_records(records), compact=True)
+        elif key == keys_for_reducers(self.options.pack_parts + 1)[-1]:
+            yield None, json.dumps(to_json(merge_split_records(records), compact=True))
+        else:
+            for line in records:
+                yield None, line
 
 
 def _fail_if_asked():

@@ -1,0 +1,66 @@
+"""Parse once: training over text writes the rows it parsed during its first pass as packed
+blocks (:mod:`jobs.packed`), and every later pass reads those instead of the text.
+
+A CSV pass spends most of its mapper time parsing (7.3 s per 1M rows against 0.66 s for
+packed blocks); a packing pass adds the blocks to the pass's output (one more reducer for
+the record) instead of costing a pass of its own as ``mrlearn prepare`` does.
+
+Applies to numeric CSV (not tables, libsvm or input already packed) large enough that
+packing pays (:meth:`driver.passes.Runner.packs_text`). The blocks go to ``<checkpoint
+dir>/packed`` (kept with the checkpoint, so ``--resume`` reads them; a marker file written
+after the pass says they are whole) or to the runner's temp directory, removed when the
+command ends.
+"""
+import json
+
+import hdfs_utils
+from driver.passes import run_packing, run_pass
+
+PACKED_DIR = "packed"
+MARKER = "_mrlearn_packed.json"
+
+
+class ParseOnce:
+    """Runs a training loop's passes over ``spec``'s files, packing them on the first; the
+    spec (an :class:`driver.inputs.InputSpec`) then describes the packed files."""
+
+    def __init__(self, spec, runner, checkpoint_dir=None, resume=False):
+        self.spec = spec
+        self.runner = runner
+        self.directory = _directory(spec, runner, checkpoint_dir)
+        if self.directory and resume and hdfs_utils.exists(self._marker()):
+            self._read_packed(json.loads(hdfs_utils.read_text(self._marker())))
+
+    def run_pass(self, job_class, params):
+        """One pass (see :func:`driver.passes.run_pass`); the first over text packs."""
+        if not self.directory or self.spec.packed:
+            return run_pass(job_class, params, self.spec.files, self.runner)
+        hdfs_utils.remove(self.directory)  # what a crashed first pass left
+        parts = max(1, len(self.spec.files))
+        record = run_packing(job_class, params, self.spec.files, self.directory, self.runner,
+                             parts)
+        marker = {"format": "mrlearn-packed", "n_columns": self.spec.n_columns,
+                  "parts": parts, "inputs": self.spec.files}
+        hdfs_utils.write_text(self._marker(), json.dumps(marker))
+        self._read_packed(marker)
+        return record
+
+    def _marker(self):
+        return self.directory.rstrip("/") + "/" + MARKER
+
+    def _read_packed(self, marker):
+        self.spec.files = ["%s/part-%05d" % (self.directory.rstrip("/"), i)
+                           for i in range(marker["parts"])]
+        self.spec.packed = True
+        self.spec.header = "no"
+
+
+def _directory(spec, runner, checkpoint_dir):
+    """Where the packed blocks go, or None when this run does not pack."""
+    text = not (spec.packed or spec.plan or spec.table or spec.format != "csv")
+    if not (text and runner.packs_text(spec.files)):
+        return None
+    if checkpoint_dir:
+        return checkpoint_dir.rstrip("/") + "/" + PACKED_DIR
+    temp = runner.temp_dir()
+    return temp and temp.rstrip("/") + "/" + PACKED_DIR
