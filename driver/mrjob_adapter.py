@@ -12,7 +12,8 @@ runners' internals:
   the ``jobs`` zip, job scripts, the setup wrapper, large pass parameters) once per
   command, content-addressed under one run directory, instead of every pass, twice.
 - :func:`over_webhdfs`: the Hadoop runner's filesystem is :mod:`hdfs_utils.webhdfs`'s (HTTP
-  where the cluster allows it), and the streaming jar is looked up once per command.
+  where the cluster allows it), the streaming jar is looked up once per command, and each
+  job's temp directory (its output) is in the run directory, removed with it at the end.
 - :func:`s3_object`, :func:`s3_listing`, :func:`runner_option`, :func:`step_ids`: S3 keys,
   runner options and EMR step ids.
 """
@@ -63,12 +64,15 @@ def s3_listing(s3_filesystem, prefix):
     return s3_filesystem._ls(prefix)
 
 
-def hadoop_tmp_dir(conf_path):
-    """The Hadoop runner's temp directory (its ``hadoop_tmp_dir`` option, fully qualified
-    as mrjob does: ``hdfs:///user/<user>/tmp/mrjob`` by default), read without a JVM."""
+def hadoop_options(conf_path):
+    """``(temp directory, hadoop binary)`` of the Hadoop runner under ``conf_path`` (None:
+    no conf), read without a JVM: its ``hadoop_tmp_dir`` option fully qualified as mrjob
+    does (``hdfs:///user/<user>/tmp/mrjob`` by default), and its ``hadoop_bin`` (a command
+    list, or None: found as mrjob finds it)."""
     from mrjob.hadoop import HadoopJobRunner
     runner = HadoopJobRunner(conf_paths=[conf_path] if conf_path else [])
-    return posixpath.dirname(runner._hadoop_tmp_dir.rstrip("/"))
+    return (posixpath.dirname(runner._hadoop_tmp_dir.rstrip("/")),
+            runner._opts["hadoop_bin"] or None)
 
 
 class Staging:
@@ -77,6 +81,7 @@ class Staging:
 
     def __init__(self, root):
         self.root = root
+        self.name = posixpath.basename(root.rstrip("/"))
         self.uploaded = set()
         self.streaming_jar = None
 
@@ -114,6 +119,13 @@ def staged(runner_class, staging):
             super(StagedRunner, self).__init__(**kwargs)
             self._upload_mgr = ContentAddressedUploads(staging.root + "files/")
 
+        def _setup_cmd_content(self, setup):
+            """mrjob's, with the setup lock named by the command instead of the job, so
+            that every pass's setup wrapper is the same file, staged once."""
+            job_lock, run_lock = "wrapper.lock." + self._job_key, "wrapper.lock." + staging.name
+            return [line.replace(job_lock, run_lock) for line in
+                    super(StagedRunner, self)._setup_cmd_content(setup)]
+
         def _dest_in_wd_mirror(self, path, name):
             return None if is_uri(path) else self._upload_mgr.add(path)
 
@@ -141,6 +153,17 @@ def over_webhdfs(runner_class, staging):
     from hdfs_utils.webhdfs import hadoop_filesystem
 
     class WebHdfsRunner(runner_class):
+        def __init__(self, **kwargs):
+            super(WebHdfsRunner, self).__init__(**kwargs)
+            default_output = posixpath.join(self._hadoop_tmp_dir, "output")
+            self._hadoop_tmp_dir = staging.root + "jobs/" + self._job_key
+            if self._output_dir == default_output:
+                self._output_dir = posixpath.join(self._hadoop_tmp_dir, "output")
+
+        def _cleanup_hadoop_tmp(self):
+            """Nothing: the job's temp directory is in the run directory, removed once
+            when the command ends."""
+
         @property
         def fs(self):
             if self._fs is None:

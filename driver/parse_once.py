@@ -21,13 +21,14 @@ MARKER = "_mrlearn_packed.json"
 
 
 class ParseOnce:
-    """Runs a training loop's passes over ``spec``'s files, packing them on the first; the
-    spec (an :class:`driver.inputs.InputSpec`) then describes the packed files."""
+    """Runs a training loop's passes over ``spec``'s files, packing them on the first
+    (unless the solver needs ``one_pass``); the spec (an :class:`driver.inputs.InputSpec`)
+    then describes the packed files."""
 
-    def __init__(self, spec, runner, checkpoint_dir=None, resume=False):
+    def __init__(self, spec, runner, checkpoint_dir=None, resume=False, one_pass=False):
         self.spec = spec
         self.runner = runner
-        self.directory = _directory(spec, runner, checkpoint_dir)
+        self.directory = None if one_pass else _directory(spec, runner, checkpoint_dir)
         if self.directory and resume and hdfs_utils.exists(self._marker()):
             self._read_packed(json.loads(hdfs_utils.read_text(self._marker())))
 

@@ -134,6 +134,14 @@ class Runner:
         """After a failed pass: True when it should run once more, set up another way."""
         return False
 
+    def read_output(self, mr):
+        """The bytes a finished mrjob runner's job wrote (its part files, in order)."""
+        return mr.cat_output()
+
+    def setup_lock(self, mr):
+        """The lock file mrjob's setup wrapper leaves in /tmp where tasks ran."""
+        return "/tmp/wrapper.lock.%s" % mr.get_job_key()
+
     def input_bytes(self, files):
         """Total size of the files ``files`` (None if unknown), measured once per command:
         free for local files, a request per file over WebHDFS or S3, one JVM without."""
@@ -200,24 +208,28 @@ class HadoopRunner(Runner):
 
     def __init__(self, *args, **kwargs):
         Runner.__init__(self, *args, **kwargs)
-        self.staging = adapter.Staging(self._temp_root())
+        temp_dir, self.hadoop_bin = adapter.hadoop_options(self.conf_path)
+        self.staging = adapter.Staging(self._temp_root(temp_dir))
+        hdfs_utils.use_hadoop_bin(self.hadoop_bin)
         self._uber_last = False  # whether the pass set up last runs in uber mode
         self._no_uber_next = False
 
-    def _temp_root(self):
+    def _temp_root(self, temp_dir):
         """The command's run directory: beside mrjob's per-job temp directories."""
-        return posixpath.join(adapter.hadoop_tmp_dir(self.conf_path),
-                              os.path.basename(self.scratch)) + "/"
+        return posixpath.join(temp_dir, os.path.basename(self.scratch)) + "/"
 
     def temp_dir(self):
         return self.staging.root + "data"
 
     def close(self):
         try:
-            if self.staging.root:
-                hdfs_utils.remove(self.staging.root)
+            hdfs_utils.remove(self.staging.root)
         finally:
+            hdfs_utils.use_hadoop_bin(None)
             Runner.close(self)
+
+    def setup_lock(self, mr):
+        return "/tmp/wrapper.lock.%s" % self.staging.name
 
     def runner_args(self, inputs, reducers):
         # the driver checked the inputs once; mrjob would ask the cluster again each pass
@@ -242,6 +254,9 @@ class HadoopRunner(Runner):
                     "again as a normal job")
         self._no_uber_next = True
         return True
+
+    def read_output(self, mr):
+        return hdfs_utils.cat_parts(mr.get_output_dir())
 
     def packs_text(self, files):
         """Text larger than :data:`UBER_MAX_BYTES`: passes over less run in uber mode,
@@ -293,7 +308,7 @@ class EmrRunner(HadoopRunner):
         finally:
             self.emr.close()
 
-    def _temp_root(self):
+    def _temp_root(self, temp_dir):
         return self.emr.temp_dir() + os.path.basename(self.scratch) + "/"
 
     def temp_dir(self):
@@ -394,7 +409,7 @@ def _run(mr, job_class, runner):
         raise PassFailed("%s failed on the %s runner (%s); %s"
                          % (job_class.__name__, mr.alias, e, runner.failure_hint(mr)))
     finally:
-        _remove_setup_lock(mr)
+        _remove_setup_lock(runner.setup_lock(mr))
     raise_if_interrupted()
 
 
@@ -415,11 +430,11 @@ def _execute(job_class, make_args, runner, partitioned, collect, before_retry=No
                 before_retry()
 
 
-def _remove_setup_lock(mr):
+def _remove_setup_lock(path):
     """Remove the lock file mrjob's setup wrapper leaves in /tmp for every job whose tasks
     ran on this machine (local runner, Hadoop's local mode); mrjob never removes it."""
     try:
-        os.remove("/tmp/wrapper.lock.%s" % mr.get_job_key())
+        os.remove(path)
     except OSError:
         pass
 
@@ -427,8 +442,8 @@ def _remove_setup_lock(mr):
 def run_pass(job_class, params, inputs, runner):
     """Run one summary pass; returns the reducer's single record (a dict of JSON types)."""
     records = _execute(job_class, lambda: job_args(runner, params, inputs), runner, False,
-                       lambda job, mr: [from_wire(value, lists=True)
-                                        for _, value in job.parse_output(mr.cat_output())])
+                       lambda job, mr: [from_wire(value, lists=True) for _, value
+                                        in job.parse_output(runner.read_output(mr))])
     if len(records) != 1:
         raise RuntimeError("pass produced %d records, expected 1" % len(records))
     return records[0]

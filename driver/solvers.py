@@ -634,6 +634,8 @@ class NormalEquations:
 
     name = "normal"
     job = MRQRPass
+    one_pass = True
+    """Its one pass is all there is: nothing to parse once for (see driver.parse_once)."""
 
     def __init__(self, n_params, tol=None, **options):
         self.n_params, self.tol, self.options = n_params, tol, options

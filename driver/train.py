@@ -316,7 +316,8 @@ def train(config, runner, checkpoint_dir=None, resume=False, report=None):
     run = _start_run(config, spec, checkpoint_dir, resume)
     solver = restore_solver(run["solver"], ALL_SOLVERS)
     class_weights = _resolve_class_weights(config, spec, scale, runner, class_names)
-    inputs = ParseOnce(spec, runner, checkpoint_dir, resume)
+    inputs = ParseOnce(spec, runner, checkpoint_dir, resume,
+                       one_pass=getattr(solver, "one_pass", False))
     while not solver.done and len(run["history"]) < config.max_iter:
         started = time.time()
         first = not run["history"]

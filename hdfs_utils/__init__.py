@@ -14,12 +14,20 @@ from mrjob.fs.local import LocalFilesystem
 
 _LOCAL = LocalFilesystem()
 _S3 = []  # the S3 filesystem in use, when a runner configured one (see use_s3)
+_HADOOP_BIN = [None]  # the hadoop binary of the runner in use (see use_hadoop_bin)
 
 
 def use_s3(s3_filesystem):
     """Serve ``s3://`` URIs with ``s3_filesystem`` (an mrjob ``S3Filesystem`` set up with
     a runner's endpoint, region and credentials) until ``use_s3(None)``."""
     _S3[:] = [s3_filesystem] if s3_filesystem is not None else []
+
+
+def use_hadoop_bin(hadoop_bin):
+    """Serve Hadoop URIs through ``hadoop_bin`` (a command list: a runner's ``hadoop_bin``
+    option) where the CLI serves them, until ``use_hadoop_bin(None)`` (found as mrjob
+    finds it)."""
+    _HADOOP_BIN[0] = hadoop_bin
 
 
 def is_uri(path):
@@ -39,7 +47,7 @@ def filesystem(path):
     scheme = path.split("://", 1)[0]
     if scheme in ("hdfs", "viewfs"):
         from hdfs_utils.webhdfs import hadoop_filesystem
-        return hadoop_filesystem()
+        return hadoop_filesystem(_HADOOP_BIN[0])
     if scheme in ("s3", "s3a", "s3n"):
         if _S3:
             return _S3[0]
@@ -118,6 +126,17 @@ def head_lines(path, max_lines, max_bytes=None):
     if tail:
         lines.append(tail.rstrip(b"\r").decode("utf-8", "replace"))
     return lines[:max_lines]
+
+
+def cat_parts(directory):
+    """The bytes of a job's output files ``directory/part-*``, in order: through the CLI
+    one ``hadoop fs -cat`` for all (mrjob would ``-ls`` first, a JVM more), else as each
+    filesystem reads them."""
+    glob = directory.rstrip("/") + "/part-*"
+    fs = filesystem(glob)
+    if is_uri(glob) and hasattr(fs, "invoke_hadoop") and not _over_http(glob):
+        return [fs.invoke_hadoop(["fs", "-cat", glob], return_stdout=True)]
+    return list(fs.cat(local_path(glob)))
 
 
 def check_compressed(path):

@@ -6,9 +6,14 @@ package reaches them only through what the driver ships.
 Marked ``hadoop``; in CI (``CI`` set) a failure to provision fails the tier, never skips it.
 """
 import collections
+import getpass
+import glob
 import importlib.util
 import json
 import os
+import re
+import shutil
+import socket
 
 import numpy as np
 import pytest
@@ -53,10 +58,21 @@ def local_mode(hadoop_home, task_python, tmp_path, monkeypatch):
 
 @pytest.fixture
 def on_cluster(cluster, task_python, tmp_path, monkeypatch):
-    """mrjob conf for the mini-cluster; HADOOP_HOME/HADOOP_CONF_DIR point at it."""
+    """mrjob conf for the mini-cluster; HADOOP_HOME/HADOOP_CONF_DIR point at it. The
+    runner's ``hadoop`` is a wrapper logging each call (``hadoop_calls``)."""
     for key, value in cluster.client_env().items():
         monkeypatch.setenv(key, value)
-    return _conf(tmp_path / "mrjob.conf", task_python)
+    wrapper = tmp_path / "hadoop"
+    wrapper.write_text('#!/bin/sh\necho "$1 $2" >> "%s"\nexec "%s" "$@"\n'
+                       % (tmp_path / "hadoop-calls.log", cluster.hadoop_bin))
+    wrapper.chmod(0o755)
+    return _conf(tmp_path / "mrjob.conf", task_python, hadoop_bin=str(wrapper))
+
+
+def hadoop_calls(conf):
+    """The ``hadoop`` client commands the runner of ``conf`` started (first two words)."""
+    log = os.path.join(os.path.dirname(conf), "hadoop-calls.log")
+    return open(log).read().splitlines() if os.path.exists(log) else []
 
 
 @pytest.fixture(scope="module")
@@ -80,6 +96,12 @@ def _on_hdfs(local_path, name):
         hdfs_utils.mkdir("hdfs:///user/mrlearn/data")
         hdfs_utils.put(local_path, uri)
     return uri
+
+
+def _streaming_jar():
+    jars = glob.glob(os.path.join(HADOOP_DIR, "home", "share", "hadoop", "tools", "lib",
+                                  "hadoop-streaming-*.jar"))
+    return jars[0]
 
 
 def _train_args(conf, *argv):
@@ -117,6 +139,8 @@ def test_hdfs_utils_on_hdfs(on_cluster, tmp_path):
 
 
 def test_logistic_newton_on_the_cluster_equals_inline(on_cluster, small_logistic):
+    """Over WebHDFS a pass starts one client JVM, its job submission; checkpoints, the
+    model and the pass results go over HTTP; the run directory is gone at the end."""
     data = _on_hdfs(small_logistic, "logistic.csv")
     model, ckpt = "hdfs:///user/mrlearn/models/logistic.json", "hdfs:///user/mrlearn/ckpt/log"
     assert run_cli(*_train_args(on_cluster, "--algo", "logistic", "--l2", "1e-2", "--input",
@@ -127,6 +151,38 @@ def test_logistic_newton_on_the_cluster_equals_inline(on_cluster, small_logistic
     np.testing.assert_allclose(theta_of(trained), theta_of(inline), rtol=1e-9)
     state = json.loads(hdfs_utils.read_text(checkpoint_path(ckpt)))
     assert len(state["history"]) == trained["n_passes"]
+    assert hadoop_calls(on_cluster) == ["jar %s" % _streaming_jar()] * trained["n_passes"]
+    assert not [p for p in hdfs_utils.ls("hdfs:///user/%s/tmp/mrjob" % getpass.getuser())
+                if "/mrlearn-" in p]
+
+
+def test_without_webhdfs_the_cli_serves_hdfs_at_two_jvms_a_pass(on_cluster, small_logistic,
+                                                                 tmp_path, monkeypatch):
+    """A cluster whose NameNode HTTP address does not answer (as when a firewall or
+    Kerberos keeps clients off it): the CLI serves every HDFS call; a pass costs the job
+    submission and one ``fs -cat`` of its result; the code is uploaded once."""
+    conf_dir = tmp_path / "conf-no-http"
+    shutil.copytree(os.environ["HADOOP_CONF_DIR"], conf_dir)
+    site = conf_dir / "hdfs-site.xml"
+    with socket.socket() as s:  # a port nothing listens on
+        s.bind(("127.0.0.1", 0))
+        closed = s.getsockname()[1]
+    site.write_text(re.sub(r"(dfs.namenode.http-address</name>\s*<value>)[^<]*",
+                           r"\g<1>127.0.0.1:%d" % closed, site.read_text()))
+    monkeypatch.setenv("HADOOP_CONF_DIR", str(conf_dir))
+    data = _on_hdfs(small_logistic, "logistic.csv")
+    assert type(hdfs_utils.filesystem(data)).__name__ == "HadoopFilesystem"
+    model = str(tmp_path / "m.json")
+    assert run_cli(*_train_args(on_cluster, "--algo", "logistic", "--l2", "1e-2", "--input",
+                                data, "--model", model, "--max-iter", "3")) == 0
+    np.testing.assert_allclose(theta_of(json.load(open(model))),
+                               theta_of(fit("logistic", small_logistic, l2=1e-2, max_iter=3)),
+                               rtol=1e-9)
+    calls = hadoop_calls(on_cluster)
+    passes = [i for i, call in enumerate(calls) if call.startswith("jar ")]
+    assert len(passes) == 3 and calls[:passes[0]].count("fs -put") == 4  # code, staged once
+    for before, this in zip(passes, passes[1:]):
+        assert calls[before + 1:this + 1] == ["fs -cat", "jar %s" % _streaming_jar()]
 
 
 def test_a_table_on_the_cluster_equals_inline(on_cluster, tmp_path):

@@ -1,0 +1,153 @@
+"""Parse once (driver/parse_once.py) and how pass parameters travel (jobs/params.py).
+
+The packing threshold is lowered to 0 bytes here so that small CSVs pack: a run that packs
+must give the model of the run that parses every pass, the first pass counting the bad rows
+and the header, later passes reading the packed blocks only.
+"""
+import json
+import os
+
+import numpy as np
+import pytest
+from sklearn.datasets import make_classification
+
+import driver.parse_once
+import driver.passes
+import jobs.params
+from conftest import write_csv
+from driver.passes import Runner
+from driver.train import TrainConfig, train
+
+MATRIX = [
+    ("logistic", {"solver": "newton"}),
+    ("logistic", {"solver": "lbfgs", "l2": 1e-3}),
+    ("logistic", {"solver": "newton", "weight_col": 7}),
+    ("logistic", {"solver": "newton", "lambdas": [0.1, 0.01, 0.001], "cv": 3}),
+    ("logistic", {"solver": "newton", "l1_ratio": 0.5, "l2": 1e-2}),
+    ("svm", {"l2": 1e-2}),
+    ("linear", {"solver": "gd", "max_iter": 30}),
+]
+
+
+@pytest.fixture(scope="module")
+def csv_with_a_bad_row(tmp_path_factory):
+    """Header, 1500 rows, 6 features, a weight column (7) and one malformed row."""
+    X, y = make_classification(n_samples=1500, n_features=6, n_informative=4, n_redundant=0,
+                               random_state=7)
+    weights = np.random.default_rng(0).uniform(0.5, 2.0, len(y))
+    path = tmp_path_factory.mktemp("po") / "rows.csv"
+    write_csv(path, y, np.column_stack([X, weights]),
+              header="label,a,b,c,d,e,f,weight")
+    with open(path, "a") as f:
+        f.write("1,2,3,not-a-number,5,6,7,1\n")
+    return str(path)
+
+
+def _train(path, algo, packs, checkpoint_dir=None, resume=False, runner="inline", **options):
+    with Runner(runner, mappers=2) as r:
+        r.packs_text = lambda files: packs
+        model = train(TrainConfig(algo, [path], skip_bad_rows=True, **options), r,
+                      checkpoint_dir, resume)
+        leftovers = os.listdir(r.scratch)
+    return model, leftovers
+
+
+@pytest.mark.parametrize("algo,options", MATRIX, ids=[
+    "%s-%s" % (a, "-".join("%s=%s" % kv for kv in sorted(o.items()))) for a, o in MATRIX])
+def test_a_packed_run_gives_the_model_of_a_parsing_run(csv_with_a_bad_row, algo, options):
+    parsed, _ = _train(csv_with_a_bad_row, algo, False, **options)
+    packed, leftovers = _train(csv_with_a_bad_row, algo, True, **options)
+    assert "packed" in leftovers  # it did pack, into the runner's temp directory
+    assert packed["n_passes"] == parsed["n_passes"] > 1
+    assert (packed["n_rows"], packed["bad_rows"]) == (parsed["n_rows"], parsed["bad_rows"])
+    assert parsed["bad_rows"] == 1 and parsed["n_rows"] == 1500
+    np.testing.assert_allclose(packed["coef"], parsed["coef"], rtol=1e-9, atol=1e-12)
+    np.testing.assert_allclose(packed["intercept"], parsed["intercept"], rtol=1e-9, atol=1e-12)
+
+
+def test_packed_blocks_in_the_checkpoint_serve_the_resumed_run(csv_with_a_bad_row, tmp_path,
+                                                               monkeypatch):
+    checkpoint = str(tmp_path / "ck")
+    options = dict(solver="newton", l2=1e-4, tol=1e-12)
+    first, _ = _train(csv_with_a_bad_row, "logistic", True, checkpoint, max_iter=2, **options)
+    packed = os.path.join(checkpoint, "packed")
+    marker = json.load(open(os.path.join(packed, "_mrlearn_packed.json")))
+    assert marker["inputs"] == [csv_with_a_bad_row]
+    lines = open(os.path.join(packed, "part-00000")).read().splitlines()
+    assert lines and all(line.startswith("MRLP1,") for line in lines)
+
+    files_read = []
+    real_run_pass = driver.parse_once.run_pass
+    monkeypatch.setattr(driver.parse_once, "run_pass",
+                        lambda job, params, files, runner: files_read.append(files) or
+                        real_run_pass(job, params, files, runner))
+    resumed, _ = _train(csv_with_a_bad_row, "logistic", True, checkpoint, resume=True,
+                        max_iter=100, **options)
+    monkeypatch.undo()
+    straight, _ = _train(csv_with_a_bad_row, "logistic", False, max_iter=100, **options)
+    assert files_read == [[os.path.join(packed, "part-00000")]] * (resumed["n_passes"] - 2)
+    assert resumed["n_passes"] == straight["n_passes"] and resumed["bad_rows"] == 1
+    np.testing.assert_allclose(resumed["coef"], straight["coef"], rtol=1e-9)
+    assert first["n_passes"] == 2
+
+
+def test_a_new_run_replaces_what_a_crashed_first_pass_left(csv_with_a_bad_row, tmp_path):
+    checkpoint = tmp_path / "ck"
+    (checkpoint / "packed").mkdir(parents=True)
+    (checkpoint / "packed" / "part-00000").write_text("half a block")
+    model, _ = _train(csv_with_a_bad_row, "logistic", True, str(checkpoint))
+    assert model["n_rows"] == 1500 and model["converged"]
+
+
+def test_exact_least_squares_reads_its_one_pass_as_text(csv_with_a_bad_row):
+    parsed, _ = _train(csv_with_a_bad_row, "linear", False)
+    packed, leftovers = _train(csv_with_a_bad_row, "linear", True)
+    assert "packed" not in leftovers and packed["n_passes"] == 1
+    assert packed["coef"] == parsed["coef"]
+
+
+def test_small_text_is_not_packed_and_large_text_is(tmp_path, monkeypatch):
+    path = tmp_path / "tiny.csv"
+    path.write_text("1,2\n0,3\n")
+    with Runner("inline") as runner:
+        assert not runner.packs_text([str(path)])
+        monkeypatch.setattr(driver.passes, "PARSE_ONCE_MIN_BYTES", 8)
+        assert runner.packs_text([str(path)])
+
+
+@pytest.mark.parametrize("inline_max", [0, jobs.params.INLINE_MAX_BYTES])
+def test_parameters_in_the_command_line_or_a_file_give_one_model(csv_with_a_bad_row,
+                                                                 monkeypatch, inline_max):
+    monkeypatch.setattr(driver.passes, "encode_inline",
+                        lambda params: jobs.params.encode_inline(params)
+                        if inline_max else None)
+    model, leftovers = _train(csv_with_a_bad_row, "logistic", False, l2=1e-3)
+    assert any(name.startswith("pass-") for name in leftovers) == (inline_max == 0)
+    reference, _ = _train(csv_with_a_bad_row, "logistic", False, l2=1e-3)
+    assert model["coef"] == reference["coef"]
+
+
+def test_inline_parameters_round_trip_and_stay_small():
+    params = {"theta": [0.1, -2.5e-300, 1e300], "label_rule": "a, \"quoted\" rule\t",
+              "nan": float("nan")}
+    encoded = jobs.params.encode_inline(params)
+    assert encoded and not any(c.isspace() for c in encoded)
+
+    class Options:
+        params_inline = encoded
+        params = None
+
+    back = jobs.params.load_params(Options)
+    assert back["theta"] == params["theta"] and back["label_rule"] == params["label_rule"]
+    assert np.isnan(back["nan"])
+    assert jobs.params.encode_inline({"x": [0.123456789] * 10000}) is None
+
+
+@pytest.mark.local_runner
+def test_parse_once_on_the_local_runner(csv_with_a_bad_row):
+    parsed, _ = _train(csv_with_a_bad_row, "logistic", False, runner="local", l2=1e-3)
+    packed, leftovers = _train(csv_with_a_bad_row, "logistic", True, runner="local", l2=1e-3)
+    assert "packed" in leftovers
+    assert (packed["n_passes"], packed["n_rows"], packed["bad_rows"]) == (
+        parsed["n_passes"], parsed["n_rows"], parsed["bad_rows"])
+    np.testing.assert_allclose(packed["coef"], parsed["coef"], rtol=1e-9, atol=1e-12)
