@@ -104,19 +104,22 @@ def train(argv, model):
 
 
 def pass_costs(workdir, name, hadoop_bin, data, passes):
-    """Seconds per pass and ``hadoop`` JVMs per pass of a ``passes``-pass logistic run."""
+    """Seconds per pass and ``hadoop`` client JVMs of a ``passes``-pass logistic run: those
+    up to the first job submission (input checks, staging), per later pass (from one
+    submission to the next: the previous pass's result, then the job) and after the last
+    submission (its result, the run directory's removal)."""
     conf, log = _runner_conf(workdir, name, hadoop_bin)
     seconds, model = train(["-r", "hadoop", "--conf-path", conf, "--algo", "logistic",
                             "--input", data, "--max-iter", str(passes)],
                            os.path.join(workdir, name + ".json"))
     calls = open(log).read().splitlines() if os.path.exists(log) else []
     jars = [i for i, call in enumerate(calls) if call.startswith("jar ")]
-    per_pass = [len(calls[a:b]) for a, b in zip([0] + [j + 1 for j in jars[:-1]], jars)]
-    per_pass[-1] += len(calls) - jars[-1] - 1  # what the last pass started after its job
     return {"run": name, "passes": model["n_passes"], "seconds": round(seconds, 2),
             "pass_seconds": [h["seconds"] for h in model["history"]],
-            "jvms_per_pass": per_pass, "calls": sorted(set(c.split(" ")[1] if c.startswith(
-                "fs ") else c.split(" ")[0] for c in calls))}
+            "jvms_to_first_pass": jars[0] + 1,
+            "jvms_per_later_pass": [b - a for a, b in zip(jars, jars[1:])],
+            "jvms_after_last_pass": len(calls) - jars[-1] - 1,
+            "calls": sorted(set(calls)), "theta": model["coef"] + [model["intercept"]]}
 
 
 def without_webhdfs(workdir):
@@ -193,8 +196,12 @@ def report(results):
                  results["bare_seconds"], results["bare_uber_seconds"]),
              "mrlearn pass / bare job: %.2f" % results["pass_over_bare"]]
     for run in (results["webhdfs"], results["cli"]):
-        lines.append("%-8s pass seconds %s, hadoop JVMs per pass %s (%s)" % (
-            run["run"], run["pass_seconds"], run["jvms_per_pass"], ", ".join(run["calls"])))
+        lines.append("%-8s pass seconds %s; hadoop JVMs: %d to the first pass, %s per later "
+                     "pass, %d after the last (%s)" % (
+                         run["run"], run["pass_seconds"], run["jvms_to_first_pass"],
+                         run["jvms_per_later_pass"], run["jvms_after_last_pass"],
+                         "; ".join(c.split(" ")[0] + " " + c.split(" ")[1][:20]
+                                   for c in run["calls"])))
     for run in results.get("parse_once", []):
         lines.append("parse once, %s: CSV %.1f s vs prepare %.1f s + packed %.1f s "
                      "(ratio %.2f), coefficients differ by %.1e" % (

@@ -77,12 +77,14 @@ def hadoop_options(conf_path):
 
 class Staging:
     """What one command has staged on the cluster's filesystem: under ``root`` (a URI
-    ending in "/"), the URIs uploaded; and the streaming jar found."""
+    ending in "/"), the URIs uploaded; whether any job was set up (``used``: then the root
+    may hold something to remove); and the streaming jar found."""
 
     def __init__(self, root):
         self.root = root
         self.name = posixpath.basename(root.rstrip("/"))
         self.uploaded = set()
+        self.used = False
         self.streaming_jar = None
 
 
@@ -117,6 +119,7 @@ def staged(runner_class, staging):
     class StagedRunner(runner_class):
         def __init__(self, **kwargs):
             super(StagedRunner, self).__init__(**kwargs)
+            staging.used = True
             self._upload_mgr = ContentAddressedUploads(staging.root + "files/")
 
         def _setup_cmd_content(self, setup):

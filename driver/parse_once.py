@@ -63,5 +63,4 @@ def _directory(spec, runner, checkpoint_dir):
         return None
     if checkpoint_dir:
         return checkpoint_dir.rstrip("/") + "/" + PACKED_DIR
-    temp = runner.temp_dir()
-    return temp and temp.rstrip("/") + "/" + PACKED_DIR
+    return runner.temp_dir().rstrip("/") + "/" + PACKED_DIR

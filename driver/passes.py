@@ -161,7 +161,7 @@ class Runner:
 
     def temp_dir(self):
         """Where a command's temporary data (packed input) goes when it has no checkpoint
-        directory; removed when the runner closes; None: nowhere."""
+        directory; removed when the runner closes."""
         return self.scratch
 
     def scratch_path(self, prefix):
@@ -199,7 +199,43 @@ class LocalRunner(Runner):
             yield
 
 
-class HadoopRunner(Runner):
+class ClusterRunner(Runner):
+    """What Hadoop and EMR share: a run directory on the cluster's filesystem (``staging``:
+    the code staged once, the jobs' outputs, packed input), removed when the command ends;
+    pass results read from the job's part files; a setup lock named by the command."""
+
+    def stage_in(self, temp_dir):
+        """Put the run directory in ``temp_dir`` (a URI)."""
+        self.staging = adapter.Staging(
+            posixpath.join(temp_dir, os.path.basename(self.scratch)) + "/")
+
+    def close(self):
+        try:
+            if self.staging.used:
+                hdfs_utils.remove(self.staging.root)
+        except (OSError, ValueError) as e:  # never hides the error that ended the command
+            log.warning("could not remove the run directory %s (%s); remove it by hand",
+                        self.staging.root, e)
+        finally:
+            Runner.close(self)
+
+    def setup_lock(self, mr):
+        return "/tmp/wrapper.lock.%s" % self.staging.name
+
+    def read_output(self, mr):
+        return hdfs_utils.cat_parts(mr.get_output_dir())
+
+    def packs_text(self, files):
+        """Text larger than :data:`UBER_MAX_BYTES`: passes over less run in uber mode,
+        where the parsing they save costs less than a packing pass's extra reducer."""
+        size = self.input_bytes(files)
+        return size is not None and size > UBER_MAX_BYTES
+
+    def temp_dir(self):
+        return self.staging.root + "data"
+
+
+class HadoopRunner(ClusterRunner):
     """``-r hadoop``: a cluster (``HADOOP_CONF_DIR``) or Hadoop's local mode. Code is staged
     once per command (:func:`driver.mrjob_adapter.staged`), HDFS is reached over WebHDFS
     where possible (:mod:`hdfs_utils.webhdfs`), small passes run in uber mode."""
@@ -209,27 +245,16 @@ class HadoopRunner(Runner):
     def __init__(self, *args, **kwargs):
         Runner.__init__(self, *args, **kwargs)
         temp_dir, self.hadoop_bin = adapter.hadoop_options(self.conf_path)
-        self.staging = adapter.Staging(self._temp_root(temp_dir))
+        self.stage_in(temp_dir)
         hdfs_utils.use_hadoop_bin(self.hadoop_bin)
         self._uber_last = False  # whether the pass set up last runs in uber mode
         self._no_uber_next = False
 
-    def _temp_root(self, temp_dir):
-        """The command's run directory: beside mrjob's per-job temp directories."""
-        return posixpath.join(temp_dir, os.path.basename(self.scratch)) + "/"
-
-    def temp_dir(self):
-        return self.staging.root + "data"
-
     def close(self):
         try:
-            hdfs_utils.remove(self.staging.root)
+            ClusterRunner.close(self)
         finally:
             hdfs_utils.use_hadoop_bin(None)
-            Runner.close(self)
-
-    def setup_lock(self, mr):
-        return "/tmp/wrapper.lock.%s" % self.staging.name
 
     def runner_args(self, inputs, reducers):
         # the driver checked the inputs once; mrjob would ask the cluster again each pass
@@ -255,15 +280,6 @@ class HadoopRunner(Runner):
         self._no_uber_next = True
         return True
 
-    def read_output(self, mr):
-        return hdfs_utils.cat_parts(mr.get_output_dir())
-
-    def packs_text(self, files):
-        """Text larger than :data:`UBER_MAX_BYTES`: passes over less run in uber mode,
-        where the parsing they save costs less than a packing pass's extra reducer."""
-        size = self.input_bytes(files)
-        return size is not None and size > UBER_MAX_BYTES
-
     def wrap(self, runner_class, partitioned):
         return adapter.over_webhdfs(adapter.staged(runner_class, self.staging), self.staging)
 
@@ -288,33 +304,27 @@ class HadoopRunner(Runner):
             os.chdir(cwd)
 
 
-class EmrRunner(HadoopRunner):
+class EmrRunner(ClusterRunner):
     """``-r emr``: every pass is a step on the command's one cluster (created on the first
-    pass unless ``cluster_id`` names one), reading and writing S3 in place."""
+    pass unless ``cluster_id`` names one), reading and writing S3 in place; the run
+    directory is in the conf's ``cloud_tmp_dir``."""
 
     name = "emr"
 
     def __init__(self, name="emr", conf_path=None, mappers=None, jobconf=None,
                  cluster_id=None, keep_cluster=False):
+        Runner.__init__(self, name, conf_path, mappers, jobconf, cluster_id, keep_cluster)
         self.emr = EmrCluster(conf_path, cluster_id, keep_cluster)
-        HadoopRunner.__init__(self, name, conf_path, mappers, jobconf)
+        self.stage_in(self.emr.temp_dir())
         # step states, logged by mrjob at INFO, are the only view of a pass in flight
         for logger in ("mrjob.emr", "driver.emr"):
             logging.getLogger(logger).setLevel(logging.INFO)
 
     def close(self):
         try:
-            HadoopRunner.close(self)
+            ClusterRunner.close(self)
         finally:
             self.emr.close()
-
-    def _temp_root(self, temp_dir):
-        return self.emr.temp_dir() + os.path.basename(self.scratch) + "/"
-
-    def temp_dir(self):
-        """None: S3 temp space is the conf's cloud_tmp_dir, which mrjob may only create
-        with the cluster; packed input goes to --checkpoint-dir instead."""
-        return None
 
     def runner_args(self, inputs, reducers):
         # results come back in the reducer's output, so no pass waits minutes for its logs
@@ -334,10 +344,6 @@ class EmrRunner(HadoopRunner):
         raise MrlearnError("-r emr reads inputs and writes outputs in place on S3; %s is "
                            "a local path: copy it to s3:// first (aws s3 cp) or give an "
                            "s3:// output" % path)
-
-    @contextlib.contextmanager
-    def running(self):
-        yield
 
     def failure_hint(self, mr):
         steps = adapter.step_ids(mr) or ["(not submitted)"]

@@ -129,6 +129,8 @@ def test_newton_on_emr_equals_inline_on_one_cluster_built_from_the_conf(aws, con
     # the checkpoint and the model
     encryption = [aws.executor.files_encryption[s["Id"]] for s in steps]
     assert all(len(files) >= 3 for files in encryption)
+    # the code is staged once for the command: every step ships the same S3 objects
+    assert all(set(files) == set(encryption[0]) for files in encryption)
     assert {sse for files in encryption for sse in files.values()} == {"AES256"}
     for key in ("models/logistic.json", "ckpt/checkpoint.json"):
         assert aws.s3.head_object(Bucket=BUCKET, Key=key)["ServerSideEncryption"] == "AES256"

@@ -11,9 +11,6 @@ import glob
 import importlib.util
 import json
 import os
-import re
-import shutil
-import socket
 
 import numpy as np
 import pytest
@@ -156,33 +153,25 @@ def test_logistic_newton_on_the_cluster_equals_inline(on_cluster, small_logistic
                 if "/mrlearn-" in p]
 
 
-def test_without_webhdfs_the_cli_serves_hdfs_at_two_jvms_a_pass(on_cluster, small_logistic,
-                                                                 tmp_path, monkeypatch):
-    """A cluster whose NameNode HTTP address does not answer (as when a firewall or
-    Kerberos keeps clients off it): the CLI serves every HDFS call; a pass costs the job
-    submission and one ``fs -cat`` of its result; the code is uploaded once."""
-    conf_dir = tmp_path / "conf-no-http"
-    shutil.copytree(os.environ["HADOOP_CONF_DIR"], conf_dir)
-    site = conf_dir / "hdfs-site.xml"
-    with socket.socket() as s:  # a port nothing listens on
-        s.bind(("127.0.0.1", 0))
-        closed = s.getsockname()[1]
-    site.write_text(re.sub(r"(dfs.namenode.http-address</name>\s*<value>)[^<]*",
-                           r"\g<1>127.0.0.1:%d" % closed, site.read_text()))
-    monkeypatch.setenv("HADOOP_CONF_DIR", str(conf_dir))
-    data = _on_hdfs(small_logistic, "logistic.csv")
-    assert type(hdfs_utils.filesystem(data)).__name__ == "HadoopFilesystem"
-    model = str(tmp_path / "m.json")
-    assert run_cli(*_train_args(on_cluster, "--algo", "logistic", "--l2", "1e-2", "--input",
-                                data, "--model", model, "--max-iter", "3")) == 0
-    np.testing.assert_allclose(theta_of(json.load(open(model))),
-                               theta_of(fit("logistic", small_logistic, l2=1e-2, max_iter=3)),
-                               rtol=1e-9)
-    calls = hadoop_calls(on_cluster)
-    passes = [i for i, call in enumerate(calls) if call.startswith("jar ")]
-    assert len(passes) == 3 and calls[:passes[0]].count("fs -put") == 4  # code, staged once
-    for before, this in zip(passes, passes[1:]):
-        assert calls[before + 1:this + 1] == ["fs -cat", "jar %s" % _streaming_jar()]
+def test_bench_hadoop_one_jvm_a_pass_over_webhdfs_two_through_the_cli(on_cluster, cluster,
+                                                                       tmp_path):
+    """``python -m bench.hadoop``'s measurements on the tier's cluster, with its targets:
+    over WebHDFS a pass starts one ``hadoop`` JVM (the job submission), through the CLI
+    (the NameNode's HTTP address answering nothing, as a firewall or Kerberos would) two
+    (the job and one ``fs -cat`` of its result); the code is uploaded once per command;
+    both runs give the inline runner's model."""
+    from bench.hadoop import measure
+    results = measure(cluster.hadoop_bin, str(tmp_path), rows=3000, passes=3, repeats=1)
+    over_http, cli = results["webhdfs"], results["cli"]
+    assert over_http["calls"] == ["jar %s" % _streaming_jar()]
+    assert over_http["jvms_to_first_pass"] == 1 and over_http["jvms_per_later_pass"] == [1, 1]
+    assert over_http["jvms_after_last_pass"] == 0
+    assert cli["jvms_per_later_pass"] == [2, 2]
+    inline = fit("logistic", str(tmp_path / "small.csv"), max_iter=3)
+    for run in (over_http, cli):
+        assert run["passes"] == 3
+        np.testing.assert_allclose(run["theta"], theta_of(inline), rtol=1e-9)
+    assert results["bare_seconds"][0] > 0 and results["pass_over_bare"] > 0
 
 
 def test_a_table_on_the_cluster_equals_inline(on_cluster, tmp_path):
