@@ -76,11 +76,13 @@ class InputSpec:
 
 
 def describe_inputs(paths, label_col=0, header="auto", format="auto", n_features=None,
-                    weight_col=None, table_options=None, hash_bits=None):
+                    weight_col=None, table_options=None, hash_bits=None,
+                    hashing="--hash-features applies to libsvm input"):
     """:func:`describe_layout`, with ``weight_col`` (0-based column of row weights, its name,
     or None) checked against the layout: a CSV or packed column other than the label's. A
     name makes the input a table (its names come from the header). ``hash_bits`` B: libsvm
-    indices of any size hashed into 2^B feature columns (instead of ``n_features``)."""
+    indices of any size hashed into 2^B feature columns (instead of ``n_features``);
+    ``hashing`` says why, when the input is not libsvm."""
     if isinstance(weight_col, str):
         table_options = TableOptions.from_json(dict((table_options or TableOptions()).to_json(),
                                                     weight=weight_col))
@@ -89,8 +91,8 @@ def describe_inputs(paths, label_col=0, header="auto", format="auto", n_features
     spec = describe_layout(paths, label_col, header, format, n_features, table_options)
     if hash_bits:
         if spec.format != "libsvm":
-            raise MrlearnError("--hash-features applies to libsvm input; %s is %s" % (
-                spec.files[0], "packed" if spec.packed else "CSV (a table hashes its text "
+            raise MrlearnError("%s; %s is %s" % (
+                hashing, spec.files[0], "packed" if spec.packed else "CSV (a table hashes its text "
                                                             "columns with --hash-categorical)"))
         spec.hash_bits = hash_bits
     if weight_col is None:

@@ -202,7 +202,8 @@ def inputs_for_model(model, inputs, label_col="default", header="auto", weight_c
     hashed = params.get("hash_features")
     spec = describe_inputs(inputs, label_col, header, params.get("format", "auto"),
                            None if hashed else model["n_features"], weight_col,
-                           hash_bits=hashed)
+                           hash_bits=hashed, hashing="the model hashes libsvm features "
+                           "(trained with --hash-features %s)" % hashed)
     if (default and weight_col is None and spec.format == "csv"
             and spec.n_columns == model["n_features"]):
         spec.label_col = None

@@ -92,6 +92,21 @@ def test_hash_features_on_csv_is_refused(cancer, tmp_path, capsys):
     assert "--hash-features applies to libsvm input" in err and not model.exists()
 
 
+def test_a_hashing_model_on_csv_says_the_model_hashes(tmp_path, capsys):
+    path = str(tmp_path / "h.svm")
+    hashed_problem(path, 6, n=200)
+    model = tmp_path / "m.json"
+    assert run_cli("train", "--algo", "logistic", "--input", path, "--model", model,
+                   "--hash-features", "6") == 0
+    csv = tmp_path / "rows.csv"
+    csv.write_text("1,0.5,0.25\n0,1.5,2.5\n")
+    capsys.readouterr()
+    assert run_cli("evaluate", "--model", model, "--input", csv) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "the model hashes libsvm features (trained with " \
+        "--hash-features 6); %s is CSV" % csv in err[0], err
+
+
 def test_an_index_beyond_2_to_53_is_a_bad_row_named_by_line(tmp_path, capsys):
     path = tmp_path / "big.svm"
     path.write_text("1 1:1\n0 2:1\n1 %d:1\n" % (1 << 60))
