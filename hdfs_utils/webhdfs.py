@@ -201,8 +201,8 @@ class WebHdfsFilesystem(HadoopFilesystem):
     def put(self, src, path):
         if not self.over_http(path):
             return super(WebHdfsFilesystem, self).put(src, path)
-        with open(src, "rb") as f:
-            self._create(path, f.read(), overwrite=False)
+        with open(src, "rb") as f:  # streamed, its length from fstat
+            self._create(path, f, overwrite=False)
 
     def rm(self, path_glob):
         if not self.over_http(path_glob):
@@ -270,7 +270,7 @@ class WebHdfsFilesystem(HadoopFilesystem):
         parsed = urllib.parse.urlparse(url)
         host = parsed.netloc or self.address
         target = url if not parsed.netloc else parsed.path + ("?" + parsed.query if parsed.query else "")
-        connection = http.client.HTTPConnection(host, timeout=timeout)
+        connection = http.client.HTTPConnection(host, timeout=timeout, blocksize=CHUNK_BYTES)
         connection.request(method, target, body=body,
                            headers={"Content-Type": "application/octet-stream"} if body is not None else {})
         response = connection.getresponse()
@@ -287,6 +287,7 @@ class WebHdfsFilesystem(HadoopFilesystem):
         return json.loads(body) if body else {}
 
     def _create(self, uri, data, overwrite):
+        """Write ``data`` (bytes, or a file opened for reading) to a new file ``uri``."""
         url = self._url(self._path_of(uri), "CREATE", overwrite=str(overwrite).lower())
         status, body, headers = self._request("PUT", url)
         if status == 307:

@@ -17,6 +17,7 @@ import pytest
 import yaml
 from sklearn.datasets import make_blobs, make_classification
 
+import driver.passes
 import hdfs_utils
 from conftest import HADOOP_DIR, fail_or_skip, fit, run_cli, theta_of, write_csv
 from driver.train import checkpoint_path
@@ -246,12 +247,21 @@ def test_a_failed_first_attempt_is_retried_and_changes_nothing(on_cluster, small
 
 
 def test_a_failed_job_is_one_error_and_keeps_the_checkpoint(on_cluster, small_logistic,
-                                                            tmp_path, capsys):
+                                                            tmp_path, capsys, monkeypatch):
+    """With the input taken for large (parse once): the first pass packs it into the
+    checkpoint directory on HDFS; a resumed pass over the packed blocks that fails (in uber
+    mode, then once more as a normal job) is one error and changes nothing; resuming again
+    reads them and gives the inline model."""
+    monkeypatch.setattr(driver.passes.ClusterRunner, "packs_text", lambda self, files: True)
     data = _on_hdfs(small_logistic, "logistic.csv")
     ckpt = "hdfs:///user/mrlearn/ckpt/failing"
-    argv = _train_args(on_cluster, "--algo", "logistic", "--input", data, "--model",
-                       str(tmp_path / "m.json"), "--checkpoint-dir", ckpt)
+    hdfs_utils.remove(ckpt)
+    argv = _train_args(on_cluster, "--algo", "logistic", "--l2", "1e-2", "--input", data,
+                       "--model", str(tmp_path / "m.json"), "--checkpoint-dir", ckpt)
     assert run_cli(*(argv + ["--max-iter", "1"])) == 0
+    packed = {p.rsplit("/", 1)[1] for p in hdfs_utils.ls(ckpt + "/packed")}
+    assert packed - {"_SUCCESS"} == {"_mrlearn_packed.json", "part-00000"}
+    assert hdfs_utils.head_lines(ckpt + "/packed/part-00000", 1, 1 << 16)[0].startswith("MRLP1,")
     before = hdfs_utils.read_text(checkpoint_path(ckpt))
     model_before = (tmp_path / "m.json").read_text()
     capsys.readouterr()
@@ -260,3 +270,8 @@ def test_a_failed_job_is_one_error_and_keeps_the_checkpoint(on_cluster, small_lo
     assert "MRObjectivePass failed on the hadoop runner" in capsys.readouterr().err
     assert hdfs_utils.read_text(checkpoint_path(ckpt)) == before
     assert (tmp_path / "m.json").read_text() == model_before
+    assert run_cli(*(argv + ["--resume", "--max-iter", "3"])) == 0
+    resumed = json.load(open(tmp_path / "m.json"))
+    inline = fit("logistic", small_logistic, l2=1e-2, max_iter=3)
+    assert resumed["n_passes"] == inline["n_passes"] and resumed["n_rows"] == 3000
+    np.testing.assert_allclose(theta_of(resumed), theta_of(inline), rtol=1e-9)
