@@ -158,11 +158,8 @@ class WebHdfsFilesystem(HadoopFilesystem):
 
     def _ls(self, path_glob):
         for uri, status in self._glob(path_glob):
-            if status["type"] == "DIRECTORY":
-                for found in self._walk(uri):
-                    yield found
-            else:
-                yield uri
+            for found in self._files(uri, status):
+                yield found
 
     def exists(self, path_glob):
         if not self.over_http(path_glob):
@@ -306,14 +303,14 @@ class WebHdfsFilesystem(HadoopFilesystem):
     def _list(self, uri):
         return self._json("GET", uri, "LISTSTATUS")["FileStatuses"]["FileStatus"]
 
-    def _walk(self, uri):
-        for status in sorted(self._list(uri), key=lambda s: s["pathSuffix"]):
-            child = uri.rstrip("/") + "/" + status["pathSuffix"]
-            if status["type"] == "DIRECTORY":
-                for found in self._walk(child):
-                    yield found
-            else:
-                yield child
+    def _files(self, uri, status):
+        """The file ``uri`` itself, or every file under the directory ``uri``, by name."""
+        if status["type"] != "DIRECTORY":
+            yield uri
+            return
+        for child in sorted(self._list(uri), key=lambda s: s["pathSuffix"]):
+            for found in self._files(uri.rstrip("/") + "/" + child["pathSuffix"], child):
+                yield found
 
     def _glob(self, path_glob):
         """[(uri, FileStatus)] of what ``path_glob`` names (``*``, ``?``, ``[...]`` in any

@@ -36,8 +36,7 @@ from mrjob.compat import jobconf_from_env
 from mrjob.job import MRJob
 from mrjob.protocol import RawValueProtocol, StandardJSONProtocol
 
-from jobs.packed import PACKED_BLOCK_ROWS, decode_block, is_packed
-from jobs.packed import encode_block as encode_packed
+from jobs.packed import decode_block, is_packed, pack_rows
 from jobs.params import add_params_args, load_params
 from jobs.parsing import (BLOCK_LINES, looks_like_header, parse_csv_block, parse_libsvm_block,
                           split_columns, take_rows, class_weight_column)
@@ -174,12 +173,9 @@ class BlockJob(MRJob):
         of :data:`jobs.packed.PACKED_BLOCK_ROWS` dealt round-robin to the N parts."""
         if not self.pack_keys:
             return []
-        pairs = []
-        for lo in range(0, len(values), PACKED_BLOCK_ROWS):
-            part = self.blocks_packed % self.options.pack_parts
-            pairs.append((self.pack_keys[part], encode_packed(values[lo:lo + PACKED_BLOCK_ROWS])))
-            self.blocks_packed += 1
-        return pairs
+        pairs = pack_rows(values, self.blocks_packed, self.options.pack_parts)
+        self.blocks_packed += len(pairs)
+        return [(self.pack_keys[part], line) for part, line in pairs]
 
     def _row_index(self, bad, libsvm):
         """Buffer index (list) of each parsed row: the lines neither bad nor blank."""

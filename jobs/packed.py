@@ -27,6 +27,14 @@ def encode_block(values):
                            base64.b64encode(values.tobytes()).decode("ascii"))
 
 
+def pack_rows(values, blocks_before, parts):
+    """(part index, packed line) pairs of ``values`` (rows, columns): blocks of
+    :data:`PACKED_BLOCK_ROWS` rows dealt round-robin to ``parts`` parts, counting on from
+    the ``blocks_before`` blocks this task already dealt."""
+    return [((blocks_before + i) % parts, encode_block(values[lo:lo + PACKED_BLOCK_ROWS]))
+            for i, lo in enumerate(range(0, len(values), PACKED_BLOCK_ROWS))]
+
+
 def decode_block(line):
     """The array (rows, columns) of a packed line; ValueError if it is damaged."""
     try:

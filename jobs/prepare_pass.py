@@ -10,7 +10,7 @@ import numpy as np
 
 from jobs.base import PartitionedOutputJob
 from jobs.kernels import column_moments
-from jobs.packed import PACKED_BLOCK_ROWS, encode_block
+from jobs.packed import pack_rows
 
 
 class MRPreparePass(PartitionedOutputJob):
@@ -26,11 +26,8 @@ class MRPreparePass(PartitionedOutputJob):
             X = np.column_stack([y, X])
         self.add_to_record({"n": X.shape[0], "column_moments": column_moments(X),
                             "column_min": X.min(axis=0), "column_max": X.max(axis=0)})
-        out = []
-        for lo in range(0, len(X), PACKED_BLOCK_ROWS):
-            out.append((self.blocks_written % self.params["parts"],
-                        encode_block(X[lo:lo + PACKED_BLOCK_ROWS])))
-            self.blocks_written += 1
+        out = pack_rows(X, self.blocks_written, self.params["parts"])
+        self.blocks_written += len(out)
         return out
 
 
