@@ -12,9 +12,12 @@ after the pass says they are whole) or to the runner's temp directory, removed w
 command ends.
 """
 import json
+import logging
 
 import hdfs_utils
 from driver.passes import run_packing, run_pass
+
+log = logging.getLogger(__name__)
 
 PACKED_DIR = "packed"
 MARKER = "_mrlearn_packed.json"
@@ -29,8 +32,26 @@ class ParseOnce:
         self.spec = spec
         self.runner = runner
         self.directory = None if one_pass else _directory(spec, runner, checkpoint_dir)
-        if self.directory and resume and hdfs_utils.exists(self._marker()):
-            self._read_packed(json.loads(hdfs_utils.read_text(self._marker())))
+        marker = self._whole_marker() if self.directory and resume else None
+        if marker:
+            self._read_packed(marker)
+
+    def _whole_marker(self):
+        """The marker of whole packed blocks for this input, or None: then (missing,
+        damaged, another input's, a part file gone) the first pass packs them again from
+        the input, which the checkpoint's fingerprint vouches for."""
+        try:
+            marker = json.loads(hdfs_utils.read_text(self._marker()))
+            parts = ["%s/part-%05d" % (self.directory.rstrip("/"), i)
+                     for i in range(int(marker["parts"]))]
+            whole = (marker["inputs"] == self.spec.files and marker["n_columns"] ==
+                     self.spec.n_columns and all(hdfs_utils.exists(p) for p in parts))
+        except (OSError, ValueError, KeyError, TypeError):
+            whole = False
+        if not whole and hdfs_utils.exists(self.directory):
+            log.warning("%s does not hold whole packed blocks of the input; the first pass "
+                        "packs them again", self.directory)
+        return marker if whole else None
 
     def run_pass(self, job_class, params):
         """One pass (see :func:`driver.passes.run_pass`); the first over text packs."""

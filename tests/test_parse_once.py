@@ -91,6 +91,27 @@ def test_packed_blocks_in_the_checkpoint_serve_the_resumed_run(csv_with_a_bad_ro
     assert first["n_passes"] == 2
 
 
+@pytest.mark.parametrize("damage", ["marker", "part", "inputs"])
+def test_resume_packs_again_when_the_packed_blocks_are_not_whole(csv_with_a_bad_row,
+                                                                 tmp_path, damage):
+    checkpoint = str(tmp_path / "ck")
+    packed = os.path.join(checkpoint, "packed")
+    _train(csv_with_a_bad_row, "logistic", True, checkpoint, max_iter=2)
+    marker = os.path.join(packed, "_mrlearn_packed.json")
+    if damage == "marker":
+        open(marker, "w").write("{not json")
+    elif damage == "part":
+        os.remove(os.path.join(packed, "part-00000"))
+    else:
+        other = dict(json.load(open(marker)), inputs=["other.csv"])
+        open(marker, "w").write(json.dumps(other))
+    resumed, _ = _train(csv_with_a_bad_row, "logistic", True, checkpoint, resume=True)
+    straight, _ = _train(csv_with_a_bad_row, "logistic", False)
+    assert resumed["n_passes"] == straight["n_passes"] and resumed["bad_rows"] == 1
+    np.testing.assert_allclose(resumed["coef"], straight["coef"], rtol=1e-9)
+    assert json.load(open(marker))["inputs"] == [csv_with_a_bad_row]
+
+
 def test_a_new_run_replaces_what_a_crashed_first_pass_left(csv_with_a_bad_row, tmp_path):
     checkpoint = tmp_path / "ck"
     (checkpoint / "packed").mkdir(parents=True)
