@@ -46,9 +46,9 @@ def new_multiclass_solver(config, n_features, classes):
     K, p = len(classes), n_features + 1
     options = dict(loss=config.loss, l2=config.l2, step_size=config.step_size,
                    classes=list(classes))
+    method = "lbfgs" if config.solver == "giant" else config.solver  # GIANT: binary only
     if multiclass_kind(config, classes) == "ovr":
-        return OneVsRest(K * p, config.tol, method=config.solver, **options)
-    method = config.solver
+        return OneVsRest(K * p, config.tol_for(method), method=method, **options)
     if method == "newton" and K * p > NEWTON_MAX_PARAMS:
         method = "lbfgs"
     tol = config.tol_for(method)

@@ -21,6 +21,7 @@ import numpy as np
 
 from driver.cv import path_and_cv
 from driver.least_squares import elastic_net, solve_least_squares
+from jobs.giant_pass import MRGiantPass
 from jobs.objective_pass import MRObjectivePass
 from jobs.qr_pass import MRQRPass
 from jobs.records import to_json
@@ -600,6 +601,139 @@ class OWLQN(ElasticNetTerms, LBFGS):
         return super().trial_steps()
 
 
+
+GIANT_STEPS = (1.0, 0.5, 0.25, 0.1)
+"""Trial steps along GIANT's direction; the gradient comes with the first (the Newton
+step), the others are evaluated through margins (:func:`jobs.kernels.line_sums`)."""
+
+
+GIANT_MAX_RATIO = 0.5
+"""GIANT falls back to L-BFGS when a step decreases the objective by more than this
+fraction of the step before: two passes for a contraction L-BFGS may reach in one or
+two. Measured on rcv1-like data with 10^5 rows a split, the ratio is 0.002-0.02; with a
+few hundred rows a split for 10^3 features, 0.3-0.6."""
+
+
+class Giant(LBFGS):
+    """GIANT (Wang, Roosta, Xu, Mahoney 2018): a Newton-type method whose passes hold no
+    d x d matrix, for wide data. Each iteration is two passes:
+
+    - a *direction* pass (:class:`jobs.giant_pass.MRGiantPass`): at ``x``, with the
+      whole objective's gradient ``g``, every split solves its own Newton system
+      ``H_i p_i = g`` by conjugate gradients (its rows' Hessian plus the ridge); the
+      direction is ``d = -sum W_i p_i / sum W_i``, a descent direction;
+    - a *step* pass: the objective at ``x + t d`` for :data:`GIANT_STEPS` through margins,
+      and the gradient at the unit step, which the next direction pass needs.
+
+    The direction passes also correct each split's Hessian diagonal up to the whole
+    data's (:func:`jobs.kernels.newton_direction_sums`), which the step passes deliver.
+
+    Guard: when the unit step fails Armijo's test, or decreases the objective by more
+    than :data:`GIANT_MAX_RATIO` of the previous step's decrease (the splits' Hessians are
+    poor stand-ins for the whole one: too few rows for the features they see), the fit
+    falls back to L-BFGS from there for good (its memory already holds GIANT's steps).
+    If the unit step decreased the objective most, it is kept (its gradient is at hand);
+    otherwise one pass evaluates the best trial step with its gradient (or shorter steps,
+    if none decreased the objective), then L-BFGS passes follow.
+    """
+
+    name = "giant"
+    SCALARS = LBFGS.SCALARS + ("phase", "decrease")
+    ARRAYS = LBFGS.ARRAYS + ("diagonal",)
+    PHASES = ("step", "direction", "lbfgs")
+
+    def __init__(self, n_params, tol=1e-8, **options):
+        super().__init__(n_params, tol, **options)
+        self.phase = "step"
+        self.decrease = None  # of the objective in the last GIANT step
+        self.diagonal = None  # the data's mean Hessian diagonal at x (p,), without ridge
+
+    @property
+    def job(self):
+        return MRGiantPass if self.phase == "direction" else MRObjectivePass
+
+    def pass_params(self):
+        if self.phase == "direction":
+            return {"loss": self.options["loss"], "theta": self.x.tolist(),
+                    "grad": self.g.tolist(), "diagonal": self.diagonal.tolist(),
+                    "l2": self._ridge()}
+        if self.phase == "lbfgs":
+            return super().pass_params()
+        if self.x is None:
+            return dict(super().pass_params(), diagonal=True)
+        return {"loss": self.options["loss"], "order": 1, "diagonal": True,
+                "line": {"theta": self.x.tolist(), "direction": self.d.tolist(),
+                         "steps": list(self.steps)}}
+
+    def update(self, record):
+        if self.phase == "direction":
+            return self._take_direction(record)
+        if self.phase == "lbfgs":
+            return super().update(record)
+        if self.x is None:
+            info = super().update(record)
+            self._take_diagonal(record)
+            return info
+        return self._take_step(record)
+
+    def _take_diagonal(self, record):
+        """Keep the record's Hessian diagonal (at the point just accepted) for the next
+        direction pass, which is next."""
+        self.diagonal = np.asarray(record["hess_diag"], dtype=np.float64) / total_weight(record)
+        self.phase = "direction"
+
+    def _take_direction(self, record):
+        self.d = -np.asarray(record["direction_sum"], dtype=np.float64) / record["direction_weight"]
+        self.phase, self.steps = "step", list(GIANT_STEPS)
+        if not float(self.g @ self.d) < 0.0:  # rounding only: each split's step descends
+            self._fall_back(None)
+        return {"objective": self.f, "grad_norm": float(np.linalg.norm(self.g)), "step": 0.0,
+                "accepted": False, "candidates": 0,
+                "cg_iterations": record["cg_iterations_max"]}
+
+    def _take_step(self, record):
+        """Accept the unit step if Armijo's test passes; fall back to L-BFGS if it does
+        not (also accepting the unit step, whose gradient is at hand, if it is the best
+        decrease) or if GIANT converges slowly (:data:`GIANT_MAX_RATIO`)."""
+        candidates = self.candidates()
+        terms, _ = regularized(record, candidates, self._ridge(), 0)
+        f_before, step, unit = self.f, self.steps[0], terms[0][0]
+        armijo = self._sufficient(0, unit)
+        chosen = 0 if armijo else self._choose(terms)
+        info = {"step": step if chosen == 0 else 0.0, "accepted": chosen == 0,
+                "candidates": len(terms)}
+        if chosen != 0:
+            self._fall_back(chosen)
+            info["fallback"] = "no decrease at the unit step"
+        else:
+            slow = self.decrease is not None and f_before - unit > GIANT_MAX_RATIO * self.decrease
+            (_, G), = regularized(record, candidates[:1], self._ridge(), 1)[0]
+            self._accept(candidates[0], (unit, G), None, step)
+            self.decrease = f_before - unit
+            self._check_convergence(f_before)
+            if armijo and not slow:
+                self._take_diagonal(record)
+            else:
+                self.phase, self.d = "lbfgs", self.direction()
+                self.steps = self.trial_steps()
+                info["fallback"] = "slow convergence" if armijo else "unit step not Armijo"
+        return dict({"objective": self.f, "grad_norm": float(np.linalg.norm(self.g))}, **info)
+
+    def _fall_back(self, chosen):
+        """Go on as L-BFGS along ``d``: the next pass evaluates trial step ``chosen``
+        (known to decrease the objective) with its gradient, or shorter steps if None."""
+        self.phase = "lbfgs"
+        if chosen is None:
+            self._shrink_steps()
+        else:
+            self.steps = [self.steps[chosen]]
+
+    def _load(self, state):
+        super()._load(state)
+        if self.phase not in self.PHASES:
+            raise ValueError("phase %r is not one of %s" % (self.phase, ", ".join(self.PHASES)))
+
+
 class GradientDescent(DescentSolver):
     """Distributed (sub)gradient descent: backtracking by default, or a fixed step.
 
@@ -713,8 +847,8 @@ class NormalEquations:
             state["rfactor"][0], np.asarray(state["rfactor"][1]), np.asarray(state["rfactor"][2]))
 
 
-SOLVERS = {cls.name: cls for cls in (Newton, ProximalNewton, LBFGS, OWLQN, GradientDescent,
-                                      NormalEquations)}
+SOLVERS = {cls.name: cls for cls in (Newton, ProximalNewton, LBFGS, OWLQN, Giant,
+                                      GradientDescent, NormalEquations)}
 
 
 def restore_solver(state, solvers=SOLVERS):

@@ -42,9 +42,9 @@ STOCHASTIC_OPTIONS = ("batch_fraction", "schedule", "eta0", "power_t", "average"
 
 ALGOS = {
     # algo: (default solver, solvers, loss per solver)
-    "linear": ("normal", ("normal", "newton", "lbfgs", "gd", "sgd", "mixing"), {}),
-    "logistic": ("newton", ("newton", "lbfgs", "gd", "sgd", "mixing"), {}),
-    "svm": ("newton", ("newton", "lbfgs", "gd", "sgd", "mixing"),
+    "linear": ("normal", ("normal", "newton", "lbfgs", "giant", "gd", "sgd", "mixing"), {}),
+    "logistic": ("newton", ("newton", "lbfgs", "giant", "gd", "sgd", "mixing"), {}),
+    "svm": ("newton", ("newton", "lbfgs", "giant", "gd", "sgd", "mixing"),
             {"gd": "hinge", "sgd": "hinge", "mixing": "hinge"}),
     "kmeans": ("lloyd", ("lloyd",), {}),
 }
@@ -167,8 +167,9 @@ class TrainConfig:
 
     def multiclass_ok(self):
         """Whether this run may find more than two classes (and then trains a multiclass
-        model): logistic and svm, with newton, lbfgs or gd."""
-        return self.algo in ("logistic", "svm") and self.solver in ("newton", "lbfgs", "gd")
+        model): logistic and svm, with newton, lbfgs, giant (then L-BFGS) or gd."""
+        return self.algo in ("logistic", "svm") and self.solver in ("newton", "lbfgs", "giant",
+                                                                     "gd")
 
 
 def _check_multiclass(kind, algo, solver, loss):
@@ -505,8 +506,24 @@ def _fit_solver_to_width(config, spec):
                                                        spec.n_features))
     if config.algo == "kmeans" or config.solver_given:
         raise MrlearnError("%s/%s needs dense rows; %d sparse features is too wide (use "
-                           "--solver lbfgs or gd)" % (config.algo, config.solver, spec.n_features))
-    config.solver = "lbfgs"
+                           "--solver giant, lbfgs or gd)" % (config.algo, config.solver,
+                                                            spec.n_features))
+    config.solver = WIDE_SOLVER if WIDE_SOLVER in _wide_solvers(config) else "lbfgs"
+    config.tol = config.tol_for(config.solver)
+
+
+WIDE_SOLVER = "giant"
+"""The default solver for wide sparse input, where it applies (:func:`_wide_solvers`);
+L-BFGS elsewhere."""
+
+
+def _wide_solvers(config):
+    """The solvers without a d x d matrix that fit ``config``: GIANT is for one binary or
+    least-squares model with a smooth loss and no L1 term (multiclass models found in the
+    data fall back to L-BFGS: :func:`driver.multiclass.new_multiclass_solver`)."""
+    if config.l1_ratio or config.multiclass != "auto" or config.loss == "hinge":
+        return ("lbfgs", "gd")
+    return ("giant", "lbfgs", "gd")
 
 
 def _feature_scale(spec):

@@ -86,7 +86,7 @@ def _loss_derivatives(loss, z, y, order, hess_at=0):
     return value, d1, d2
 
 
-def loss_sums(loss, X, y, thetas, order=1, hess_at=0, weights=None):
+def loss_sums(loss, X, y, thetas, order=1, hess_at=0, weights=None, diagonal=False):
     """Loss and gradient sums of ``loss`` at ``m`` candidate parameter vectors, and the
     Hessian sums at one of them.
 
@@ -100,24 +100,160 @@ def loss_sums(loss, X, y, thetas, order=1, hess_at=0, weights=None):
         candidate ``hess_at`` only: a Newton pass needs one, the others are trial steps)
     hess_at : index of the candidate whose Hessian ``order == 2`` computes
     weights : ndarray (n,) of row weights >= 0, or None (every row weighs 1)
+    diagonal : also the Hessian's diagonal at candidate ``hess_at`` (``X`` may be sparse)
 
     Returns
     -------
-    dict with ``n`` (int), ``loss`` (m,), and when asked ``grad`` (m, d + 1) and
-    ``hess`` (d + 1, d + 1): sums over the rows of the per-row loss ``l(x.w + b, y)``
-    and of its derivatives in ``theta``, each row's term times its weight.
+    dict with ``n`` (int), ``loss`` (m,), and when asked ``grad`` (m, d + 1),
+    ``hess`` (d + 1, d + 1) and ``hess_diag`` (d + 1,): sums over the rows of the per-row
+    loss ``l(x.w + b, y)`` and of its derivatives in ``theta``, each row's term times its
+    weight.
     """
     thetas = np.atleast_2d(thetas)
     n, d = X.shape
     z = X @ thetas[:, :d].T + thetas[:, d]  # (n, m)
-    value, d1, d2 = weighted_rows(weights, *_loss_derivatives(loss, z, y[:, None], order, hess_at))
+    value, d1, d2 = weighted_rows(weights, *_loss_derivatives(
+        loss, z, y[:, None], max(order, 2 if diagonal else 0), hess_at))
     sums = {"n": n, "loss": value.sum(axis=0)}
     if order >= 1:
         sums["grad"] = np.hstack([(X.T @ d1).T, d1.sum(axis=0)[:, None]])
     if order >= 2:
         sums["hess"] = _weighted_gram(X, d2)
+    if diagonal:
+        sums["hess_diag"] = hessian_diagonal(X, d2)
     return sums
 
+
+def hessian_diagonal(X, s):
+    """The diagonal (d + 1,) of ``[X 1]^T diag(s) [X 1]``, ``X`` dense or sparse rows."""
+    return np.append(_squared(X).T @ s, s.sum())
+
+
+
+def line_sums(loss, X, y, theta, direction, steps, weights=None, diagonal=False):
+    """Loss sums at the ``m`` points ``theta + t direction`` (``t`` in ``steps``) of one
+    line, and the gradient sum at the first of them: a line search through margins.
+
+    The margins of every trial point are ``z(theta) + t z(direction)``: two products with
+    ``X`` however many steps, instead of one per trial point (and one ``X^T`` product, for
+    the single gradient, instead of ``m``).
+
+    Parameters
+    ----------
+    X : ndarray (n, d) or :class:`jobs.parsing.SparseRows`
+    y : ndarray (n,), already encoded (:func:`encode_labels`)
+    theta, direction : ndarray (d + 1,), ``[w, b]``
+    steps : sequence of m step lengths; the gradient is at ``steps[0]``
+    diagonal : also the Hessian's diagonal at ``steps[0]``
+
+    Returns
+    -------
+    dict with ``n``, ``loss`` (m,), ``grad`` (1, d + 1) and with ``diagonal``
+    ``hess_diag`` (d + 1,): weighted sums over the rows.
+    """
+    steps = np.asarray(steps, dtype=np.float64)
+    z = margins(X, theta)[:, None] + margins(X, direction)[:, None] * steps[None, :]
+    value, d1, d2 = weighted_rows(weights, *_loss_derivatives(
+        loss, z, y[:, None], 2 if diagonal else 1))
+    first = d1[:, 0]
+    sums = {"n": X.shape[0], "loss": value.sum(axis=0),
+            "grad": np.append(X.T @ first, first.sum())[None, :]}
+    if diagonal:
+        sums["hess_diag"] = hessian_diagonal(X, d2)
+    return sums
+
+
+def margins(X, theta):
+    """``X w + b`` (n,) of ``theta = [w, b]`` (d + 1,); ``X`` dense or sparse rows."""
+    d = X.shape[1]
+    return X @ theta[:d] + theta[d]
+
+
+CG_TOL = 1e-6
+"""Relative residual at which :func:`newton_direction_sums` stops conjugate gradients."""
+CG_MAX_ITER = 200
+"""Conjugate-gradient iterations :func:`newton_direction_sums` does at most (each is two
+products with the split's rows)."""
+CG_DAMPING = 1e-10
+"""Added to the Hessian's intercept entry (not penalized), so the system is definite
+even where no row has curvature."""
+
+
+def newton_direction_sums(loss, X, y, theta, grad, l2, weights=None, diagonal=None):
+    """One split's Newton step against the whole objective's gradient: GIANT's local
+    direction (Wang et al., NeurIPS 2018), to be averaged over splits by their weight.
+
+    Solves ``H_i p = grad`` by conjugate gradients with a Jacobi preconditioner, where
+    ``H_i = [X 1]^T diag(s) [X 1] / W_i + l2 P + E`` is the Hessian at ``theta`` of this
+    split's own objective: its rows' weighted mean loss (``s`` the rows' second
+    derivatives times their weights, ``W_i`` their total weight) plus the ridge term
+    (``P`` zero on the intercept, which gets :data:`CG_DAMPING` instead). ``E`` is
+    diagonal: where the whole data's Hessian diagonal ``diagonal`` (without the ridge)
+    exceeds the split's, the difference. A split that never sees a feature would
+    otherwise step ``grad_j / l2`` along it (its Hessian there is the ridge alone), a
+    step too long by the feature's whole curvature; with ``E`` no coordinate's curvature is
+    less than the data's. Each CG iterate has ``grad . p > 0``, so ``-p`` is a descent
+    direction of the whole objective.
+
+    Parameters
+    ----------
+    X : ndarray (n, d) or :class:`jobs.parsing.SparseRows`: every row of the split
+    y : ndarray (n,), already encoded; theta, grad : ndarray (d + 1,)
+    l2 : ridge coefficient; weights : ndarray (n,) or None
+    diagonal : ndarray (d + 1,) or None: the whole objective's Hessian diagonal at
+        ``theta`` without the ridge (the mean over all rows, as the split's is)
+
+    Returns
+    -------
+    dict: ``direction_sum`` ``W_i p`` (d + 1,), ``direction_weight`` ``W_i``,
+    ``cg_iterations_max`` (the iterations this split took).
+    """
+    theta, grad = np.asarray(theta, dtype=np.float64), np.asarray(grad, dtype=np.float64)
+    n, d = X.shape
+    d2 = _loss_derivatives(loss, margins(X, theta)[:, None], y[:, None], 2)[2]
+    s = d2 if weights is None else d2 * weights
+    total = float(n if weights is None else weights.sum())
+    s = s / max(total, 1e-300)
+    own = hessian_diagonal(X, s)
+    ridge = np.append(np.full(d, float(l2)), CG_DAMPING)
+    if diagonal is not None:
+        ridge = ridge + np.maximum(0.0, np.asarray(diagonal, dtype=np.float64) - own)
+
+    def hessian_times(v):
+        t = s * margins(X, v)
+        return np.append(X.T @ t, t.sum()) + ridge * v
+
+    p, iterations = _preconditioned_cg(hessian_times, grad, 1.0 / (own + ridge))
+    return {"direction_sum": total * p, "direction_weight": total,
+            "cg_iterations_max": iterations}
+
+
+def _squared(X):
+    """``X`` with every entry squared (dense or sparse rows)."""
+    if isinstance(X, np.ndarray):
+        return X * X
+    return type(X)(X.row, X.col, X.val * X.val, X.shape)
+
+
+def _preconditioned_cg(matvec, b, inverse_diagonal, tol=CG_TOL, max_iter=CG_MAX_ITER):
+    """``(x, iterations)``: conjugate gradients for ``A x = b`` (``A`` symmetric positive
+    definite, given by ``matvec``), preconditioned by a diagonal, from ``x = 0``, until
+    ``|r| <= tol |b|`` or ``max_iter`` iterations."""
+    x = np.zeros_like(b)
+    r = b.copy()
+    z = inverse_diagonal * r
+    p, rz, target = z.copy(), float(r @ z), tol * float(np.linalg.norm(b))
+    for iteration in range(max_iter):
+        if float(np.linalg.norm(r)) <= target:
+            return x, iteration
+        Ap = matvec(p)
+        alpha = rz / float(p @ Ap)
+        x += alpha * p
+        r -= alpha * Ap
+        z = inverse_diagonal * r
+        rz, rz_before = float(r @ z), rz
+        p = z + (rz / rz_before) * p
+    return x, max_iter
 
 FOLD_CHUNK = 64
 """Candidates :func:`fold_sums` evaluates at a time: its (rows x candidates) arrays are

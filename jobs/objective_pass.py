@@ -16,6 +16,12 @@ kind of model:
   losses, order 2): per-fold sums at every candidate and the Hessians asked for
   (:func:`jobs.kernels.fold_sums`; fold of a row = :func:`jobs.folds.fold_of` of
   ``[x, raw label]``, the folds of :mod:`jobs.qr_pass`; K = 1: every row in fold 0);
+- ``line`` instead of ``thetas`` (binary losses, order 1): ``{"theta", "direction",
+  "steps"}``, the candidates ``theta + t direction`` of a line search, evaluated through
+  their margins (:func:`jobs.kernels.line_sums`); ``grad`` is then (1, p), at the first
+  step only;
+- ``diagonal`` true (binary, ``thetas`` or ``line``): also ``hess_diag``, the Hessian's
+  diagonal sums at the candidate ``hess_at`` (with ``line``, the first step);
 - ``label_sums`` true: also the per-label sums of ``[x, 1]`` (the first pass of a
   classifier, from which the driver starts a multiclass model at zero);
 - ``class_totals`` true: also the per-label weight sums (row counts without weights), from
@@ -36,7 +42,7 @@ import numpy as np
 
 from jobs.base import BlockJob
 from jobs.folds import fold_of
-from jobs.kernels import encode_labels, fold_sums, loss_sums
+from jobs.kernels import encode_labels, fold_sums, line_sums, loss_sums
 from jobs.multiclass import class_index, class_totals, label_sums, ovr_sums, softmax_sums
 from jobs.records import distinct_labels
 
@@ -44,7 +50,7 @@ from jobs.records import distinct_labels
 class MRObjectivePass(BlockJob):
 
     def init_split(self):
-        self.thetas = np.asarray(self.params["thetas"], dtype=np.float64)
+        self.thetas = np.asarray(self.params.get("thetas", ()), dtype=np.float64)
 
     def process_block(self, X, y, w):
         self.add_to_record(self._sums(X, y, w))
@@ -67,12 +73,18 @@ class MRObjectivePass(BlockJob):
                     if n_folds > 1 else np.zeros(len(y), dtype=np.int64))
             return dict(fold_sums(loss, X, encode_labels(y, loss), fold, n_folds, self.thetas,
                                   self.params["fold_hessians"], weights=w), n=X.shape[0])
+        if "line" in self.params:
+            line = self.params["line"]
+            return line_sums(loss, X, encode_labels(y, loss), np.asarray(line["theta"]),
+                             np.asarray(line["direction"]), line["steps"], weights=w,
+                             diagonal=self.params.get("diagonal", False))
         if kind == "ovr":
             return ovr_sums(loss, X, y, self.params["classes"], self.thetas,
                             np.asarray(self.params["problems"], dtype=int), order,
                             self.params.get("hess_at", ()), weights=w)
         return loss_sums(loss, X, encode_labels(y, loss), self.thetas, order,
-                         self.params.get("hess_at", 0), weights=w)
+                         self.params.get("hess_at", 0), weights=w,
+                         diagonal=self.params.get("diagonal", False))
 
 
 if __name__ == "__main__":

@@ -139,6 +139,18 @@ def take_rows(X, keep):
                       (int(np.count_nonzero(keep)), X.shape[1]))
 
 
+
+def stack_rows(blocks):
+    """One block of the rows of ``blocks`` (a list of ndarrays, or of
+    :class:`SparseRows` of one width), in order."""
+    if isinstance(blocks[0], np.ndarray):
+        return np.vstack(blocks)
+    offsets = np.cumsum([0] + [b.shape[0] for b in blocks])
+    return SparseRows(np.concatenate([b.row + o for b, o in zip(blocks, offsets)]),
+                      np.concatenate([b.col for b in blocks]),
+                      np.concatenate([b.val for b in blocks]),
+                      (int(offsets[-1]), blocks[0].shape[1]))
+
 DENSE_MAX_FEATURES = 512
 """libsvm blocks with at most this many features become dense arrays; wider ones stay sparse."""
 

@@ -307,7 +307,7 @@ def test_libsvm_input_trains_like_the_same_rows_in_csv(cancer, tmp_path):
     assert from_svm["classes"] == [-1, 1]
 
 
-def test_wide_sparse_libsvm_uses_lbfgs_and_matches_sklearn(tmp_path):
+def test_wide_sparse_libsvm_uses_giant_and_matches_sklearn(tmp_path):
     from scipy import sparse
     from sklearn.datasets import dump_svmlight_file
     rng = np.random.default_rng(9)
@@ -318,7 +318,7 @@ def test_wide_sparse_libsvm_uses_lbfgs_and_matches_sklearn(tmp_path):
     dump_svmlight_file(X, y, path, zero_based=False)
     l2 = 1e-3
     model = fit("logistic", path, l2=l2, n_features=2000, max_iter=300)
-    assert model["solver"] == "lbfgs" and model["converged"]
+    assert model["solver"] == "giant" and model["converged"]
     sk = LogisticRegression(C=1 / (l2 * 3000), tol=1e-10, max_iter=20000).fit(X, y)
     theta = np.append(sk.coef_[0], sk.intercept_)
     z_sk, z = X @ theta[:-1] + theta[-1], X @ np.array(model["coef"]) + model["intercept"]
