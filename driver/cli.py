@@ -266,8 +266,9 @@ def build_parser():
     _add_input_args(p)
 
     p.add_argument("--standardize", action="store_true",
-                   help="train on standardized features (needs `mrlearn prepare` output); "
-                        "coefficients are reported in the original units")
+                   help="train on standardized features (CSV: needs `mrlearn prepare` "
+                        "output; libsvm: each feature divided by its standard deviation, "
+                        "not centered); coefficients are reported in the original units")
 
     p = sub.add_parser("prepare", help="validate and pack the input once, with column "
                                        "statistics, so later passes need no text parsing")

@@ -22,6 +22,7 @@ import numpy as np
 
 from driver.distributions import normal_sf, t_sf, upper_quantile, f_sf
 from driver.least_squares import back_substitute, ones_first, penalized_factor
+from driver.model import scale_mean
 from jobs.tsqr import from_pair
 
 LEVEL = 0.95
@@ -117,7 +118,7 @@ def multinomial_inference(n, x, objective, H, l2, counts):
 def in_original_units(cov, scale, blocks=1):
     """``cov`` of ``blocks`` stacked ``[w', b']`` fitted on standardized features turned into
     that of the model in original units (``w = w' / std``, ``b = b' - w . mean``)."""
-    mean, std = np.asarray(scale["mean"]), np.asarray(scale["std"])
+    mean, std = scale_mean(scale), np.asarray(scale["std"])
     d = len(std)
     M = np.eye(d + 1)
     M[:d, :d] = np.diag(1.0 / std)

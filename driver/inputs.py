@@ -268,7 +268,8 @@ def prepared_stats(spec):
     path = directory + "/" + STATS_FILE
     if not spec.packed or not hdfs_utils.exists(path):
         raise MrlearnError("--standardize needs input written by `mrlearn prepare` (its %s "
-                           "holds the column statistics); %s has none" % (STATS_FILE, directory))
+                           "holds the column statistics) or libsvm input; %s has none: train "
+                           "on the output of `mrlearn prepare`" % (STATS_FILE, directory))
     return json.loads(hdfs_utils.read_text(path))
 
 

@@ -154,14 +154,22 @@ def model_theta(model):
 def in_original_units(model, scale):
     """Model fields trained on standardized features, turned back into original units.
 
-    ``scale``: ``{"mean": (d,), "std": (d,)}`` of the features. A linear model
+    ``scale``: ``{"mean": (d,), "std": (d,)}`` of the features, or ``{"std": (d,)}`` (features
+    divided, not centered: :func:`scale_mean` is 0). A linear model
     ``w'.(x - mean)/std + b'`` is ``w.x + b`` with ``w = w'/std``,
     ``b = b' - w'.(mean/std)``.
     """
-    mean, std = np.asarray(scale["mean"]), np.asarray(scale["std"])
+    mean, std = scale_mean(scale), np.asarray(scale["std"])
     w = np.asarray(model["coef"]) / std
     b = np.asarray(model["intercept"]) - w @ mean
     return {"coef": w.tolist(), "intercept": b.tolist() if b.ndim else float(b)}
+
+
+def scale_mean(scale):
+    """The centers (d,) of a feature ``scale``: its ``mean``, or zeros for a scale that
+    only divides (libsvm input, :mod:`driver.scaling`)."""
+    std = np.asarray(scale["std"], dtype=np.float64)
+    return np.asarray(scale.get("mean", np.zeros_like(std)), dtype=np.float64)
 
 
 def apply_params(model):

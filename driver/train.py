@@ -23,6 +23,7 @@ from driver.multiclass import (ELASTIC_NET, KINDS, OneVsRest, check_classes, mul
                                class_counts)
 from driver.parse_once import ParseOnce
 from driver.passes import run_pass
+from driver.scaling import column_scale, in_scaled_units, measured_by, statistics_params
 from driver.path import PathSolver
 from driver.table import (TableOptions, build_table, roles, schema_table, string_classes,
                           with_references)
@@ -53,7 +54,10 @@ DEFAULT_LOSS = {"linear": "squared", "logistic": "logistic", "svm": "squared_hin
 DEFAULT_TOL = {"lloyd": 1e-4, "newton": 1e-6}  # per solver; others 1e-8
 CHECKPOINT_FILE = "checkpoint.json"
 CHECKPOINT_FORMAT = "mrlearn-checkpoint"
-CHECKPOINT_VERSION = 3  # 2: with the input's fingerprint; 3: Newton's state holds f0
+CHECKPOINT_VERSION = 4  # 2: with the input's fingerprint; 3: Newton's state holds f0;
+# 4: the run's feature scale (``scale``: --standardize), so that --resume keeps it
+RESUMABLE_VERSIONS = (3, CHECKPOINT_VERSION)
+"""Checkpoint versions --resume continues (version 3 had no scale: None, measured anew)."""
 
 
 class TrainConfig:
@@ -313,22 +317,28 @@ def train(config, runner, checkpoint_dir=None, resume=False, report=None):
     class_names = (_fit_table(config, spec, runner) if spec.plan
                    else _prepared_table(config, spec) if spec.packed else None)
     _fit_solver_to_width(config, spec)
-    scale = _feature_scale(spec) if config.standardize else None
+    scale = _feature_scale(spec) if config.standardize and spec.format != "libsvm" else None
     run = _start_run(config, spec, checkpoint_dir, resume)
     solver = restore_solver(run["solver"], ALL_SOLVERS)
+    scale = run["scale"] = run["scale"] or scale or _libsvm_scale(config, spec, solver, runner)
     class_weights = _resolve_class_weights(config, spec, scale, runner, class_names)
     inputs = ParseOnce(spec, runner, checkpoint_dir, resume,
                        one_pass=getattr(solver, "one_pass", False))
     while not solver.done and len(run["history"]) < config.max_iter:
         started = time.time()
         first = not run["history"]
-        params = dict(spec.params(), scale=scale, **_label_check(config), **solver.pass_params())
+        measuring = config.standardize and scale is None  # libsvm: see _libsvm_scale
+        params = dict(spec.params(), scale=scale, **_label_check(config), **solver.pass_params(),
+                      **({"column_sums": True} if measuring else {}))
         if class_weights:
             params["class_weights"] = class_weights
         if first and config.multiclass_ok():
             params["label_sums"] = True
         record = inputs.run_pass(solver.job, params)
         _check_record(config, run, record)
+        if measuring:
+            scale = run["scale"] = column_scale(record)
+            record = in_scaled_units(record, scale)
         multiclass = multiclass_kind(config, run["classes"])
         _check_weighted_classes(config, run["classes"], class_names)
         counts = {}
@@ -485,7 +495,7 @@ def _check_finite_state(config, run):
     passes = len(run["history"])
     raise MrlearnError(
         "pass %d made the %s/%s model non-finite: the run diverged (objective %s). Lower "
-        "--step-size or --eta0, or scale the features (prepare + --standardize); the "
+        "--step-size or --eta0, or scale the features (--standardize); the "
         "checkpoint keeps pass %d" % (passes, config.algo, config.solver,
                                       run["history"][-1].get("objective"), passes - 1))
 
@@ -533,6 +543,23 @@ def _feature_scale(spec):
     std = np.sqrt(np.asarray(columns["variance"])[features])
     std[std == 0] = 1.0
     return {"mean": np.asarray(columns["mean"])[features].tolist(), "std": std.tolist()}
+
+
+def _libsvm_scale(config, spec, solver, runner):
+    """A libsvm input's ``--standardize`` scale (:mod:`driver.scaling`) before the next
+    pass: None without ``--standardize``, or when that pass measures it (the solver's first
+    pass, at theta = 0); else measured now, by a statistics pass."""
+    if not (config.standardize and spec.format == "libsvm"):
+        return None
+    if measured_by(solver.job, solver.pass_params()):
+        return None
+    params = dict(spec.params(), **_label_check(config), loss=config.loss,
+                  **statistics_params(spec.n_features))
+    record = run_pass(MRObjectivePass, params, spec.files, runner)
+    check_bad_rows(record, config.skip_bad_rows, config.max_bad_fraction)
+    if record["n"] == 0:
+        raise MrlearnError("no usable rows in %s" % ", ".join(config.inputs))
+    return column_scale(record)
 
 
 def _check_record(config, run, record):
@@ -644,7 +671,7 @@ def _start_run(config, spec, checkpoint_dir, resume):
     """
     if resume and not checkpoint_dir:
         raise MrlearnError("--resume needs --checkpoint-dir")
-    run = {"history": [], "n_rows": None, "bad_rows": 0, "classes": None,
+    run = {"history": [], "n_rows": None, "bad_rows": 0, "classes": None, "scale": None,
            "solver": new_solver(config, spec).state(),
            "fingerprint": hdfs_utils.fingerprint(spec.files) if checkpoint_dir else None}
     if not checkpoint_dir:
@@ -687,7 +714,8 @@ def _find_checkpoint(checkpoint_dir):
 
 
 _TYPES = {"config": dict, "history": list, "n_rows": (int, type(None)), "bad_rows": int,
-          "classes": (list, type(None)), "solver": dict, "fingerprint": list}
+          "classes": (list, type(None)), "solver": dict, "fingerprint": list,
+          "scale": (dict, type(None))}
 
 
 def _check_checkpoint(path, state, config, fresh):
@@ -702,10 +730,12 @@ def _check_checkpoint(path, state, config, fresh):
 
     if not isinstance(state, dict) or state.get("format") != CHECKPOINT_FORMAT:
         refuse("is not an mrlearn checkpoint")
-    if state.get("format_version") != CHECKPOINT_VERSION:
-        refuse("has checkpoint format version %r; this mrlearn resumes version %d"
-               % (state.get("format_version"), CHECKPOINT_VERSION), "start over in a new "
-               "--checkpoint-dir")
+    if state.get("format_version") not in RESUMABLE_VERSIONS:
+        refuse("has checkpoint format version %r; this mrlearn resumes versions %s"
+               % (state.get("format_version"), " and ".join(map(str, RESUMABLE_VERSIONS))),
+               "start over in a new --checkpoint-dir")
+    if state["format_version"] < 4:
+        state = dict(state, scale=None)
     for key, types in _TYPES.items():
         if key not in state:
             refuse("lacks %r" % key)
@@ -715,7 +745,8 @@ def _check_checkpoint(path, state, config, fresh):
     if changed:
         refuse("was written for a different run (%s differ)" % ", ".join(changed),
                "resume with the same options or use another --checkpoint-dir")
-    problem = _solver_problem(state["solver"], _fresh_solver(config, state, fresh))
+    problem = (_solver_problem(state["solver"], _fresh_solver(config, state, fresh))
+               or _scale_problem(state["scale"], config, fresh["solver"]["n_params"] - 1))
     if problem or not all(isinstance(entry, dict) for entry in state["history"]):
         refuse(problem or "has a history that is not a list of passes")
     for was, now in zip(state["fingerprint"] + [[None]] * len(fresh["fingerprint"]),
@@ -728,6 +759,26 @@ def _check_checkpoint(path, state, config, fresh):
         refuse("was written for other input: %s is gone" % (gone[0] if isinstance(gone, list) and gone else gone),
                "train without --resume into a new --checkpoint-dir")
     return {key: state[key] for key in _TYPES if key != "config"}
+
+
+def _scale_problem(scale, config, n_features):
+    """What is wrong with a checkpoint's feature ``scale`` (None, or ``std`` and optionally
+    ``mean``, (n_features,) each, std > 0) for ``config``, or None."""
+    if scale is None:
+        return None
+    if not config.standardize:
+        return "holds a feature scale, but this run is not --standardize"
+    if "std" not in scale or set(scale) - {"mean", "std"}:
+        return "has a feature scale of fields %s (std, optionally mean)" % ", ".join(sorted(scale))
+    try:
+        parts = [np.asarray(v, dtype=np.float64) for v in scale.values()]
+    except (TypeError, ValueError):
+        return "has non-numbers in its feature scale"
+    if any(v.shape != (n_features,) or not np.isfinite(v).all() for v in parts):
+        return "has a feature scale not of %d finite numbers" % n_features
+    if not (np.asarray(scale["std"]) > 0).all():
+        return "has a feature scale with a std <= 0"
+    return None
 
 
 def _fresh_solver(config, state, fresh):

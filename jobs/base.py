@@ -20,8 +20,9 @@ them: jobs never derive it), ``label_col`` (or None), optionally ``weight_col`` 
 column of non-negative row weights, taken out of the features like the label; a negative
 weight makes a bad row), optionally ``class_weights`` (label key -> weight, multiplying
 the row weights; labels not listed weigh 1), ``header``
-(``auto``/``yes``/``no``), optionally ``scale`` (``{"mean": [...], "std": [...]}``: the
-features are standardized before any job sees them), optionally ``table`` (the encoding of
+(``auto``/``yes``/``no``), optionally ``scale`` (``{"mean": [...], "std": [...]}``, or
+``{"std": [...]}`` for libsvm rows: the features are scaled before any job sees them,
+:func:`jobs.scaling.scaled`), optionally ``table`` (the encoding of
 a table's text lines, :mod:`jobs.table`) and ``drop_columns`` (feature columns of packed
 blocks to leave out: a prepared table's reference levels), optionally ``label_values`` (the raw
 labels a row may have, or ``"integers"``) with ``label_rule`` (why: a row with another
@@ -42,6 +43,7 @@ from jobs.parsing import (BLOCK_LINES, looks_like_header, parse_csv_block, parse
                           split_columns, take_rows, class_weight_column)
 from jobs.partitioning import keys_for_reducers
 from jobs.records import from_wire, merge_all, merge_records, to_json
+from jobs.scaling import scaled
 from jobs.table import encode_block
 
 RECORD_KEY = "record"
@@ -100,7 +102,7 @@ class BlockJob(MRJob):
         _fail_if_asked()
         self.params = load_params(self.options)
         scale = self.params.get("scale")
-        self.scale = scale and (np.asarray(scale["mean"]), np.asarray(scale["std"]))
+        self.scale = scale and {k: np.asarray(v, dtype=np.float64) for k, v in scale.items()}
         self.split_file = jobconf_from_env("mapreduce.map.input.file", "")
         self.split_start = int(jobconf_from_env("mapreduce.map.input.start", "0") or 0)
         self.lines_seen = 0
@@ -165,7 +167,7 @@ class BlockJob(MRJob):
             self.good_lines = [line for i, line in enumerate(self.buffer)
                                if i not in bad_index and line.strip()]
         self.buffer = []
-        return packed + list(self._process(X, y, w, scale=not libsvm))
+        return packed + list(self._process(X, y, w))
 
     def _packed_pairs(self, values):
         """With ``--pack-parts N``: (part key, packed line) pairs of the rows parsed from
@@ -235,9 +237,9 @@ class BlockJob(MRJob):
         self.buffer = []
         return self._process(X, y, w)
 
-    def _process(self, X, y, w, scale=True):
-        if scale and self.scale:
-            X = (X - self.scale[0]) / self.scale[1]
+    def _process(self, X, y, w):
+        if self.scale:
+            X = scaled(X, self.scale)
         class_weights = self.params.get("class_weights")
         if class_weights:
             cw = class_weight_column(y, class_weights)

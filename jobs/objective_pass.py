@@ -25,7 +25,10 @@ kind of model:
 - ``label_sums`` true: also the per-label sums of ``[x, 1]`` (the first pass of a
   classifier, from which the driver starts a multiclass model at zero);
 - ``class_totals`` true: also the per-label weight sums (row counts without weights), from
-  which the driver resolves ``--class-weight balanced``.
+  which the driver resolves ``--class-weight balanced``;
+- ``column_sums`` true: also the per-column sums and sums of squares of the features as
+  the pass sees them (:func:`jobs.scaling.column_sums`, (2, d)), from which the driver
+  measures a libsvm input's ``--standardize`` scale (on a pass without ``scale``).
 
 Rows are weighted as :mod:`jobs.base` describes (``weight_col``, ``class_weights``); the
 binary kernel weighs each row's loss and derivatives (``weights`` of
@@ -34,7 +37,8 @@ binary kernel weighs each row's loss and derivatives (``weights`` of
 Emits one record, key ``"record"``, value: ``n`` (rows), ``loss`` (m,), ``grad``
 (m, p) when order >= 1, ``hess`` when order == 2 ((p, p); for ovr one per ``hess_at``),
 ``labels`` (distinct raw labels seen), with ``fold_hessians`` the ``fold_*`` sums of
-:func:`jobs.kernels.fold_sums` instead of ``loss``/``grad``/``hess``, ``label_sums`` / ``class_totals`` when asked,
+:func:`jobs.kernels.fold_sums` instead of ``loss``/``grad``/``hess``, ``label_sums`` /
+``class_totals`` / ``column_sums`` when asked,
 ``weight_sum`` with weights, ``bad_rows`` and ``first_bad``. All are sums over rows: the
 driver divides by ``weight_sum`` (``n`` without weights) and adds the regularization.
 """
@@ -45,6 +49,7 @@ from jobs.folds import fold_of
 from jobs.kernels import encode_labels, fold_sums, line_sums, loss_sums
 from jobs.multiclass import class_index, class_totals, label_sums, ovr_sums, softmax_sums
 from jobs.records import distinct_labels
+from jobs.scaling import column_sums
 
 
 class MRObjectivePass(BlockJob):
@@ -59,6 +64,8 @@ class MRObjectivePass(BlockJob):
             self.add_to_record({"label_sums": label_sums(X, y, w)})
         if self.params.get("class_totals"):
             self.add_to_record({"class_totals": class_totals(y, w)})
+        if self.params.get("column_sums"):
+            self.add_to_record({"column_sums": column_sums(X)})
 
     def _sums(self, X, y, w):
         loss, order = self.params["loss"], self.params["order"]

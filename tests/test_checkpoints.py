@@ -237,6 +237,9 @@ DAMAGES = {
     "has a str for solver 'done'": lambda s: s["solver"].update(done="no"),
     "has a list for 'solver'": lambda s: s.update(solver=[]),
     "history that is not a list of passes": lambda s: s["history"].append(3),
+    "has a str for 'scale'": lambda s: s.update(scale="none"),
+    "holds a feature scale, but this run is not --standardize":
+        lambda s: s.update(scale={"std": [1.0] * 30}),
 }
 
 
@@ -251,6 +254,24 @@ def test_resume_refuses_a_checkpoint_of_the_wrong_shape(saved_checkpoint, what, 
     refused(capsys, argv + ["--checkpoint-dir", ckpt, "--resume"],
             str(ckpt / "checkpoint.json"), what)
     assert (ckpt / "checkpoint.json").read_text() == damaged
+
+
+def test_a_version_3_checkpoint_resumes(saved_checkpoint, tmp_path):
+    """Checkpoints of the version before the run's scale was kept resume as they are."""
+    argv, state = saved_checkpoint
+    ckpt = tmp_path / "ckpt"
+    ckpt.mkdir()
+    old = dict(state, format_version=3)
+    assert old.pop("scale") is None
+    (ckpt / "checkpoint.json").write_text(json.dumps(old))
+    longer = argv + ["--max-iter", 4, "--model"]
+    assert run_cli(*(longer + [tmp_path / "resumed.json", "--checkpoint-dir", ckpt,
+                               "--resume"])) == 0
+    assert run_cli(*(longer + [tmp_path / "straight.json"])) == 0
+    resumed, straight = (json.loads((tmp_path / name).read_text())
+                         for name in ("resumed.json", "straight.json"))
+    assert resumed["n_passes"] == 4 and resumed["coef"] == straight["coef"]
+    assert json.loads((ckpt / "checkpoint.json").read_text())["format_version"] == 4
 
 
 def test_resume_refuses_an_input_changed_in_place(cancer, tmp_path):
