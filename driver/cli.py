@@ -18,7 +18,7 @@ from driver.interrupts import catch_ctrl_c
 from driver.inputs import DEFAULT_MAX_BAD_FRACTION, FORMATS
 from driver.model import load_model, save_model
 from driver.partition import METHODS, partition
-from driver.passes import RUNNERS, Runner
+from driver.passes import RUNNERS, SHARD_FEATURES, Runner
 from driver.plot import check_plot, plot_path
 from driver.predict import predict
 from driver.prepare import prepare
@@ -102,6 +102,10 @@ def _add_runner_args(parser):
                         help="mrjob runner (default inline)")
     parser.add_argument("--conf-path", help="mrjob.conf to use (default: none)")
     parser.add_argument("--mappers", type=positive_int, help="number of map tasks")
+    parser.add_argument("--reducers", type=positive_int,
+                        help="reduce tasks of a training pass, each summing one block of the "
+                             "gradient (model parallel; default: one per %d features)"
+                             % SHARD_FEATURES)
     parser.add_argument("--jobconf", action="append", default=[], metavar="KEY=VALUE",
                         help="Hadoop job configuration for every pass (repeatable)")
     parser.add_argument("--cluster-id", help="emr: run every pass on this existing cluster "
@@ -323,7 +327,7 @@ def _runner(args):
             raise MrlearnError("--jobconf takes KEY=VALUE, not %r" % item)
         jobconf[key] = value
     return Runner(args.runner, args.conf_path, args.mappers, jobconf, args.cluster_id,
-                  args.keep_cluster)
+                  args.keep_cluster, args.reducers)
 
 
 def _print_pass(entry):

@@ -5,8 +5,9 @@ A CSV pass spends most of its mapper time parsing (7.3 s per 1M rows against 0.6
 packed blocks); a packing pass adds the blocks to the pass's output (one more reducer for
 the record) instead of costing a pass of its own as ``mrlearn prepare`` does.
 
-Applies to numeric CSV (not tables, libsvm or input already packed) large enough that
-packing pays (:meth:`driver.passes.Runner.packs_text`). The blocks go to ``<checkpoint
+Applies to numeric CSV and libsvm (sparse rows in a packed format of their own: 100k
+rows x 40 entries of 2^20 features parse in 3.7 s, their gradient takes 0.06 s; not
+tables or input already packed) large enough that packing pays (:meth:`driver.passes.Runner.packs_text`). The blocks go to ``<checkpoint
 dir>/packed`` (kept with the checkpoint, so ``--resume`` reads them; a marker file written
 after the pass says they are whole) or to the runner's temp directory, removed when the
 command ends.
@@ -79,7 +80,7 @@ class ParseOnce:
 
 def _directory(spec, runner, checkpoint_dir):
     """Where the packed blocks go, or None when this run does not pack."""
-    text = not (spec.packed or spec.plan or spec.table or spec.format != "csv")
+    text = not (spec.packed or spec.plan or spec.table or spec.format not in ("csv", "libsvm"))
     if not (text and runner.packs_text(spec.files)):
         return None
     if checkpoint_dir:

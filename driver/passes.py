@@ -31,7 +31,7 @@ from driver.emr import EmrCluster
 from driver.errors import MrlearnError
 from driver.interrupts import deferred, raise_if_interrupted
 from jobs.params import encode_inline
-from jobs.records import from_wire
+from jobs.records import from_wire, join_shards
 
 log = logging.getLogger(__name__)
 
@@ -43,6 +43,9 @@ with a thread per core, 1.5 s with one; a 250k-row CSV one: 5.2 s -> 2.4 s)."""
 PARSE_ONCE_MIN_BYTES = 16 * 1024 * 1024
 """Training over at least this much text parses it once (:mod:`driver.parse_once`) on the
 inline and local runners; below, a pass parses it in less time than packing costs."""
+SHARD_FEATURES = 2 ** 18
+"""Features per reducer of a model-parallel pass by default (``--reducers``): a d-vector
+block of 2 MB; below it, one reducer."""
 UBER_MAX_BYTES = 128 * 1024 * 1024
 """Hadoop passes over at most this much input (and no ``--mappers``) run their tasks inside
 the job's ApplicationMaster (``mapreduce.job.ubertask.enable``): no container starts per
@@ -71,15 +74,16 @@ class Runner:
         return object.__new__(cls)
 
     def __init__(self, name="inline", conf_path=None, mappers=None, jobconf=None,
-                 cluster_id=None, keep_cluster=False):
-        if mappers is not None and mappers < 1:
-            raise MrlearnError("--mappers must be at least 1, not %d" % mappers)
+                 cluster_id=None, keep_cluster=False, reducers=None):
+        for option, value in (("--mappers", mappers), ("--reducers", reducers)):
+            if value is not None and value < 1:
+                raise MrlearnError("%s must be at least 1, not %d" % (option, value))
         if conf_path and not os.path.exists(conf_path):
             raise MrlearnError("mrjob conf file %s does not exist; fix --conf-path" % conf_path)
         if (cluster_id or keep_cluster) and not isinstance(self, EmrRunner):
             raise MrlearnError("--cluster-id and --keep-cluster are for -r emr")
         self.conf_path = conf_path
-        self.mappers = mappers
+        self.mappers, self.reducers = mappers, reducers
         self.jobconf = dict(jobconf or {})
         self.scratch = tempfile.mkdtemp(prefix="mrlearn-")
         self._n_files = 0
@@ -106,6 +110,16 @@ class Runner:
     def runner_args(self, inputs, reducers):
         """This runner's own switches for a pass over ``inputs`` with ``reducers``."""
         return ["--num-cores", str(self.mappers)] if self.mappers else []
+
+    def shards(self, job_class, params):
+        """Reducers of a pass of ``job_class`` (each summing one block of its record's
+        coordinate fields, :mod:`jobs.records`): 1 unless the job is ``MODEL_PARALLEL``;
+        then ``--reducers``, by default one per :data:`SHARD_FEATURES` features, never more
+        than the features."""
+        if not getattr(job_class, "MODEL_PARALLEL", False):
+            return 1
+        d = params.get("n_features") or 1
+        return max(1, min(self.reducers or -(-d // SHARD_FEATURES), d))
 
     def wrap(self, runner_class, partitioned):
         """The mrjob runner class to run with: for ``partitioned`` output, the simulated
@@ -312,8 +326,9 @@ class EmrRunner(ClusterRunner):
     name = "emr"
 
     def __init__(self, name="emr", conf_path=None, mappers=None, jobconf=None,
-                 cluster_id=None, keep_cluster=False):
-        Runner.__init__(self, name, conf_path, mappers, jobconf, cluster_id, keep_cluster)
+                 cluster_id=None, keep_cluster=False, reducers=None):
+        Runner.__init__(self, name, conf_path, mappers, jobconf, cluster_id, keep_cluster,
+                        reducers)
         self.emr = EmrCluster(conf_path, cluster_id, keep_cluster)
         self.stage_in(self.emr.temp_dir())
         # step states, logged by mrjob at INFO, are the only view of a pass in flight
@@ -446,13 +461,20 @@ def _remove_setup_lock(path):
 
 
 def run_pass(job_class, params, inputs, runner):
-    """Run one summary pass; returns the reducer's single record (a dict of JSON types)."""
-    records = _execute(job_class, lambda: job_args(runner, params, inputs), runner, False,
+    """Run one summary pass; returns its record (a dict of JSON types): the one reducer's,
+    or the R reducers' shard records joined (:meth:`Runner.shards`)."""
+    shards = runner.shards(job_class, params)
+    extra = []
+    if shards > 1:
+        params = dict(params, shards=shards)
+        extra = ["--jobconf", "mapreduce.job.reduces=%d" % shards]
+    records = _execute(job_class, lambda: job_args(runner, params, inputs, reducers=shards)
+                       + extra, runner, True,
                        lambda job, mr: [from_wire(value, lists=True) for _, value
                                         in job.parse_output(runner.read_output(mr))])
-    if len(records) != 1:
-        raise RuntimeError("pass produced %d records, expected 1" % len(records))
-    return records[0]
+    if len(records) != shards:
+        raise RuntimeError("pass produced %d records, expected %d" % (len(records), shards))
+    return join_shards(records) if shards > 1 else records[0]
 
 
 def run_packing(job_class, params, inputs, output_dir, runner, parts):

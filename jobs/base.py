@@ -2,10 +2,13 @@
 
 A job subclasses :class:`BlockJob` and implements :meth:`BlockJob.process_block`, which
 receives parsed feature blocks. Summary passes (training, evaluation) fold each block into
-one record per split with :func:`jobs.records.merge_records`, emit it from
-``mapper_final`` under the key ``"record"``, and a single reducer merges the split records
-in a fixed order (sorted by split), so the result does not depend on the order in which
-map outputs arrive. :class:`PartitionedOutputJob` writes rows to N part files instead.
+one record per split with :func:`jobs.records.merge_records` and emit it from
+``mapper_final`` under a key naming the split (:func:`jobs.records.split_key`); a reducer
+merges the split records in key order, that is in split order, holding one running sum, so
+the result does not depend on the order in which map outputs arrive, and emits it under
+the key ``"record"``. With ``shards`` R > 1 in the parameters (model-parallel passes, see
+:mod:`jobs.records`), each split emits R shard records and each of R reducers sums one
+block of the coordinate fields. :class:`PartitionedOutputJob` writes rows to N part files instead.
 
 Input lines are CSV (parsed in blocks of :data:`BLOCK_LINES`), libsvm (when the
 parameters say ``"format": "libsvm"``; ``n_columns`` is then features + 1) or packed
@@ -37,12 +40,12 @@ from mrjob.compat import jobconf_from_env
 from mrjob.job import MRJob
 from mrjob.protocol import RawValueProtocol, StandardJSONProtocol
 
-from jobs.packed import decode_block, is_packed, pack_rows
+from jobs.packed import SPARSE_MARKER, decode_block, decode_sparse_block, is_any_packed, pack_rows
 from jobs.params import add_params_args, load_params
 from jobs.parsing import (BLOCK_LINES, looks_like_header, parse_csv_block, parse_libsvm_block,
                           split_columns, take_rows, class_weight_column)
 from jobs.partitioning import keys_for_reducers
-from jobs.records import from_wire, merge_all, merge_records, to_json
+from jobs.records import from_wire, merge_all, merge_records, shard_record, split_key, to_json
 from jobs.scaling import scaled
 from jobs.table import encode_block
 
@@ -125,7 +128,7 @@ class BlockJob(MRJob):
             line = line.lstrip("\ufeff")
             if self.params.get("format") != "libsvm" and self._is_header(line):
                 return None
-        if is_packed(line):
+        if is_any_packed(line):
             return list(self._flush()) + list(self._packed_block(line))
         if not self.buffer:
             self.buffer_first_line = self.lines_seen
@@ -146,6 +149,7 @@ class BlockJob(MRJob):
         if libsvm:
             X, y, bad = parse_libsvm_block(self.buffer, self.params["n_features"],
                                            self.params.get("hash_bits"))
+            packed = self._packed_pairs(X, y)
             w = None
             if self.params["label_col"] is None:
                 y = None
@@ -169,13 +173,17 @@ class BlockJob(MRJob):
         self.buffer = []
         return packed + list(self._process(X, y, w))
 
-    def _packed_pairs(self, values):
+    def _packed_pairs(self, values, labels=None):
         """With ``--pack-parts N``: (part key, packed line) pairs of the rows parsed from
         text (every well-formed row, label checks aside: later passes make them), blocks
-        of :data:`jobs.packed.PACKED_BLOCK_ROWS` dealt round-robin to the N parts."""
+        of :data:`jobs.packed.PACKED_BLOCK_ROWS` dealt round-robin to the N parts.
+        ``values``: CSV rows (rows, columns), or libsvm features with their ``labels``
+        (dense ones packed as CSV rows, the label first)."""
         if not self.pack_keys:
             return []
-        pairs = pack_rows(values, self.blocks_packed, self.options.pack_parts)
+        if isinstance(values, np.ndarray) and labels is not None:
+            values, labels = np.column_stack([labels, values]), None
+        pairs = pack_rows(values, self.blocks_packed, self.options.pack_parts, labels)
         self.blocks_packed += len(pairs)
         return [(self.pack_keys[part], line) for part, line in pairs]
 
@@ -220,22 +228,34 @@ class BlockJob(MRJob):
     def _packed_block(self, line):
         self.buffer, self.buffer_first_line = [line], self.lines_seen
         try:
-            values = decode_block(line)
+            X, y, w = self._decode(line)
         except ValueError as e:
             self._note_bad_rows([(0, str(e))])
             self.buffer = []
             return []
-        if values.shape[1] != self.params["n_columns"]:
-            raise ValueError("packed block of %d columns in %s, expected %d"
-                             % (values.shape[1], self.split_file, self.params["n_columns"]))
-        X, y, w = self._split(values)
-        if self.params.get("drop_columns"):  # reference levels of a prepared table
-            X = np.delete(X, self.params["drop_columns"], axis=1)
-        X, y, w, bad = self._check_rows(X, y, w, [], lambda: [0] * len(values))
+        X, y, w, bad = self._check_rows(X, y, w, [], lambda: [0] * X.shape[0])
         if bad:
             self._note_bad_rows(bad)
         self.buffer = []
         return self._process(X, y, w)
+
+    def _decode(self, line):
+        """``(X, y, w)`` of a packed line (see :meth:`_split`); ValueError if it is damaged,
+        RuntimeError if it is another input's."""
+        if line.startswith(SPARSE_MARKER):
+            X, y = decode_sparse_block(line)
+            width, expected = X.shape[1], self.params["n_features"]
+            w = None
+        else:
+            values = decode_block(line)
+            width, expected = values.shape[1], self.params["n_columns"]
+            X, y, w = self._split(values)
+            if self.params.get("drop_columns"):  # reference levels of a prepared table
+                X = np.delete(X, self.params["drop_columns"], axis=1)
+        if width != expected:
+            raise RuntimeError("packed block of %d columns in %s, expected %d"
+                               % (width, self.split_file, expected))
+        return X, y, w
 
     def _process(self, X, y, w):
         if self.scale:
@@ -281,24 +301,40 @@ class BlockJob(MRJob):
             yield pair
 
     def final_pairs(self):
-        """Pairs emitted once per split; summary jobs emit the split record (when packing,
-        to the last reducer)."""
-        key = self.pack_keys[-1] if self.pack_keys else RECORD_KEY
-        yield key, to_json(self.split_record, compact=True)
+        """Pairs emitted once per split: the split record (when packing, to the last
+        reducer), or with the parameters' ``shards`` R its R shard records
+        (:func:`jobs.records.shard_record`), each keyed for its reducer, in split order."""
+        if self.pack_keys:
+            yield self.pack_keys[-1], to_json(self.split_record, compact=True)
+            return
+        shards = self.params.get("shards", 1)
+        record = dict(self.split_record)
+        split = record.pop("split")
+        for shard, part in enumerate(shard_record(record, shards)):
+            yield split_key(split, shard, shards), to_json(part, compact=True)
 
     # --- reducer side --------------------------------------------------------------
 
+    merged = None
+    """A reducer's merge of the (shard) records it has read so far, in key order."""
+
     def reducer(self, key, records):
-        """Merge the split records of one pass, in split order, into one record; when
-        packing, the record is a bare JSON line of the last part file and packed blocks
-        pass through to theirs."""
+        """Merge the split records of one pass into one record: a reducer reads its keys,
+        one a split, in split order, and holds only the running sum (one record, or with
+        shards one block of it). When packing, the record is a bare JSON line of the last
+        part file and packed blocks pass through to theirs."""
         if not self.options.pack_parts:
-            yield key, to_json(merge_split_records(records), compact=True)
+            for record in records:
+                self.merged = merge_records(self.merged or {}, from_wire(record))
         elif key == keys_for_reducers(self.options.pack_parts + 1)[-1]:
             yield None, json.dumps(to_json(merge_split_records(records), compact=True))
         else:
             for line in records:
                 yield None, line
+
+    def reducer_final(self):
+        if self.merged is not None:
+            yield RECORD_KEY, to_json(self.merged, compact=True)
 
 
 def _fail_if_asked():

@@ -22,6 +22,9 @@ from jobs.parsing import stack_rows
 
 class MRGiantPass(BlockJob):
 
+    MODEL_PARALLEL = True
+    """Its record's coordinate fields may be summed by several reducers (``shards``)."""
+
     def init_split(self):
         self.blocks = []
 

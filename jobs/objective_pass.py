@@ -54,6 +54,9 @@ from jobs.scaling import column_sums
 
 class MRObjectivePass(BlockJob):
 
+    MODEL_PARALLEL = True
+    """Its record's coordinate fields may be summed by several reducers (``shards``)."""
+
     def init_split(self):
         self.thetas = np.asarray(self.params.get("thetas", ()), dtype=np.float64)
 

@@ -23,8 +23,18 @@ field's name, so every job, the reducer and the tests share one merge:
 - ``labels``: sorted distinct raw labels, capped at :data:`MAX_LABELS` + 1 values (one
   more than allowed, so that the driver can tell "too many");
 - ``label_sums``: per-label vectors (dict: label key -> list), added per label;
+- ``shard``: the coordinate block a shard record holds (:func:`shard_record`), the same
+  in every record merged;
 - dict values: per-key counts, added;
-- anything else: numbers or nested lists of numbers, added elementwise.
+- anything else: numbers or nested lists of numbers, added elementwise (arrays of the
+  same shape only: a shape mismatch is an error, never a broadcast).
+
+**Model-parallel records.** The fields of :data:`COORDINATE_FIELDS` are sums over rows of
+one number per coordinate of the model (gradients, the Hessian's diagonal, directions,
+column sums). With ``shards`` R > 1 a split emits R shard records (:func:`shard_record`):
+shard r holds block r of every coordinate field's last axis, shard 0 also every other
+field; R reducers each sum one block, and :func:`join_shards` puts the R merged shard
+records back into the one record of the pass.
 
 This module runs on task nodes: no mrjob import, Python 3.9 syntax.
 """
@@ -34,6 +44,7 @@ import numpy as np
 
 from jobs.clustering import merge_top
 from jobs.kernels import merge_moments
+from jobs.partitioning import ordered_key
 from jobs.sketch import merge_sketches
 from jobs.table import merge_schema
 from jobs.tsqr import merge_rfactor
@@ -71,6 +82,10 @@ def _merge_field(name, a, b):
         return [merge_sketches(x, y) for x, y in zip(a, b)]
     if name == "labels":
         return sorted(set(a) | set(b))[:MAX_LABELS + 1]
+    if name == "shard":
+        if a != b:
+            raise ValueError("shard records of blocks %r and %r do not merge" % (a, b))
+        return a
     if name == "label_sums":
         merged = dict(a)
         for k, v in b.items():
@@ -84,7 +99,11 @@ def _merge_field(name, a, b):
         return merged
     if isinstance(a, (int, float)) and isinstance(b, (int, float)):
         return a + b
-    return np.asarray(a, dtype=np.float64) + np.asarray(b, dtype=np.float64)
+    a, b = np.asarray(a, dtype=np.float64), np.asarray(b, dtype=np.float64)
+    if a.shape != b.shape:
+        raise ValueError("record field %r: sums of shapes %s and %s do not merge"
+                         % (name, a.shape, b.shape))
+    return a + b
 
 
 def _as_moments(m):
@@ -118,6 +137,58 @@ def merge_all(records):
     for record in records:
         merged = merge_records(merged, record)
     return merged
+
+
+COORDINATE_FIELDS = ("grad", "hess_diag", "direction_sum", "column_sums", "weighted_theta")
+"""Record fields summed coordinate by coordinate along their last axis, whose length is
+the model's (d + 1, or d for ``column_sums``): the fields a model-parallel pass shards."""
+
+
+def shard_bounds(length, shards):
+    """Start of each of the ``shards`` contiguous blocks of ``length`` coordinates, and the
+    end: ``shards + 1`` offsets, blocks of sizes differing by at most one."""
+    return [length * r // shards for r in range(shards + 1)]
+
+
+def shard_record(record, shards):
+    """The ``shards`` shard records of a split ``record``: shard r holds block r of each
+    :data:`COORDINATE_FIELDS` array (``shard_bounds`` of its last axis) and ``"shard": r``,
+    shard 0 also every other field. One shard: the record itself."""
+    if shards == 1:
+        return [record]
+    parts = [{"shard": r} for r in range(shards)]
+    for name, value in record.items():
+        if name in COORDINATE_FIELDS and value is not None:
+            value = np.asarray(value, dtype=np.float64)
+            bounds = shard_bounds(value.shape[-1], shards)
+            for r, part in enumerate(parts):
+                part[name] = value[..., bounds[r]:bounds[r + 1]]
+        else:
+            parts[0][name] = value
+    return parts
+
+
+def join_shards(records):
+    """The one record of a pass from its merged shard records (any order): shard 0's
+    fields, each coordinate field the concatenation of its blocks (plain lists, as the
+    driver reads records)."""
+    by_shard = sorted(records, key=lambda r: r["shard"])
+    if [r["shard"] for r in by_shard] != list(range(len(records))):
+        raise RuntimeError("pass produced shards %s, expected 0..%d"
+                           % ([r["shard"] for r in by_shard], len(records) - 1))
+    joined = {k: v for k, v in by_shard[0].items() if k != "shard"}
+    for name in COORDINATE_FIELDS:
+        if name in joined:
+            joined[name] = np.concatenate([np.asarray(r[name], dtype=np.float64)
+                                           for r in by_shard], axis=-1).tolist()
+    return joined
+
+
+def split_key(split, shard, shards):
+    """The map output key of a split's shard record: the reducer of ``shard`` gets it
+    (:func:`jobs.partitioning.ordered_key`), and keys sort by split (file, then start)."""
+    file_name, start = split
+    return ordered_key("%s@%016x" % (file_name, start), shard, shards)
 
 
 COMPACT_MIN_SIZE = 1024

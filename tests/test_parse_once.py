@@ -172,3 +172,75 @@ def test_parse_once_on_the_local_runner(csv_with_a_bad_row):
     assert (packed["n_passes"], packed["n_rows"], packed["bad_rows"]) == (
         parsed["n_passes"], parsed["n_rows"], parsed["bad_rows"])
     np.testing.assert_allclose(packed["coef"], parsed["coef"], rtol=1e-9, atol=1e-12)
+
+
+LIBSVM_MATRIX = [
+    (2048, {}),                                    # sparse rows, GIANT
+    (2048, {"solver": "lbfgs", "standardize": True}),
+    (2048, {"solver": "lbfgs", "l1_ratio": 0.5}),
+    (2048, {"hash_features": 9, "n_features": None}),  # hashed into 512 dense columns
+    (64, {"solver": "newton"}),                    # dense libsvm rows, packed as CSV rows
+]
+
+
+@pytest.fixture(scope="module")
+def libsvm_with_a_bad_row(tmp_path_factory):
+    """1500 rcv1-like rows of 2^11 features (three classes for the multiclass case live in
+    the labels' tail: see below), plus one malformed line."""
+    from sklearn.datasets import dump_svmlight_file
+    from bench.wide import rcv1_like
+    X, y = rcv1_like(1500, 11, nnz=15, seed=3)
+    path = tmp_path_factory.mktemp("po") / "rows.svm"
+    dump_svmlight_file(X, y, str(path), zero_based=False)
+    with open(path, "a") as f:
+        f.write("1 3:0.5 nonsense\n")
+    dense = tmp_path_factory.mktemp("po") / "dense.svm"
+    dump_svmlight_file(X[:, :64], y, str(dense), zero_based=False)
+    return str(path), str(dense)
+
+
+@pytest.mark.parametrize("width,options", LIBSVM_MATRIX, ids=[
+    "%d-%s" % (w, "-".join("%s=%s" % kv for kv in sorted(o.items()))) for w, o in LIBSVM_MATRIX])
+def test_a_packed_libsvm_run_gives_the_model_of_a_parsing_run(libsvm_with_a_bad_row, width,
+                                                              options):
+    path = libsvm_with_a_bad_row[0 if width > 64 else 1]
+    options = dict({"n_features": width, "l2": 1e-3, "max_iter": 8}, **options)
+    parsed, _ = _train(path, "logistic", False, **options)
+    packed, leftovers = _train(path, "logistic", True, **options)
+    assert "packed" in leftovers
+    assert packed["solver"] == parsed["solver"]
+    assert packed["n_passes"] == parsed["n_passes"] > 1
+    assert (packed["n_rows"], packed["bad_rows"]) == (parsed["n_rows"], parsed["bad_rows"])
+    assert parsed["n_rows"] == 1500 and parsed["bad_rows"] == (1 if width > 64 else 0)
+    np.testing.assert_allclose(packed["coef"], parsed["coef"], rtol=1e-9, atol=1e-12)
+    np.testing.assert_allclose(packed["intercept"], parsed["intercept"], rtol=1e-9, atol=1e-12)
+
+
+def test_sparse_packed_blocks_round_trip_and_refuse_damage():
+    from scipy import sparse
+    from jobs.packed import decode_sparse_block, pack_rows
+    from test_giant import sparse_rows
+    A = sparse.random(5000, 300, density=0.05, random_state=1, format="lil")
+    A[7] = 0  # an empty row
+    A = A.tocsr()
+    y = np.arange(5000.0)
+    pairs = pack_rows(sparse_rows(A), 1, 3, y)
+    assert [part for part, _ in pairs] == [1, 2]
+    blocks = [decode_sparse_block(line) for _, line in pairs]
+    np.testing.assert_array_equal(np.vstack([X.toarray() for X, _ in blocks]), A.toarray())
+    np.testing.assert_array_equal(np.concatenate([b for _, b in blocks]), y)
+    with pytest.raises(ValueError, match="damaged"):
+        decode_sparse_block(pairs[0][1][:-40])
+
+
+def test_libsvm_packed_blocks_serve_the_resumed_run(libsvm_with_a_bad_row, tmp_path):
+    checkpoint = str(tmp_path / "ck")
+    options = dict(n_features=2048, l2=1e-3, tol=1e-12)
+    _train(libsvm_with_a_bad_row[0], "logistic", True, checkpoint, max_iter=2, **options)
+    lines = open(os.path.join(checkpoint, "packed", "part-00000")).read().splitlines()
+    assert lines and all(line.startswith("MRLS1,") for line in lines)
+    resumed, _ = _train(libsvm_with_a_bad_row[0], "logistic", True, checkpoint, resume=True,
+                        **options)
+    straight, _ = _train(libsvm_with_a_bad_row[0], "logistic", False, **options)
+    assert resumed["n_passes"] == straight["n_passes"]
+    np.testing.assert_allclose(resumed["coef"], straight["coef"], rtol=1e-9, atol=1e-12)
