@@ -501,13 +501,10 @@ def _check_finite_state(config, run):
 
 
 def _fit_solver_to_width(config, spec):
-    """Newton and the normal equations need a d x d matrix, SGD and mixing dense rows: not
-    for wide sparse input (more than DENSE_MAX_FEATURES libsvm features)."""
+    """Newton and the normal equations need a d x d matrix: not for wide sparse input
+    (more than DENSE_MAX_FEATURES libsvm features)."""
     if not spec.sparse:
         return
-    if config.solver in ("sgd", "mixing"):
-        raise MrlearnError("sgd and mixing need dense rows (at most %d features); use "
-                           "--solver lbfgs" % DENSE_MAX_FEATURES)
     if config.solver not in ("newton", "normal", "lloyd"):
         return
     if config.lambdas is not None:

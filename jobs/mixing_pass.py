@@ -15,6 +15,7 @@ import numpy as np
 
 from jobs.base import BlockJob
 from jobs.kernels import encode_labels, loss_sums
+from jobs.parsing import stack_rows
 from jobs.records import distinct_labels
 from jobs.sgd import local_sgd
 
@@ -34,7 +35,7 @@ class MRMixingPass(BlockJob):
 
     def final_pairs(self):
         if self.blocks:
-            X = np.vstack([b[0] for b in self.blocks])
+            X = stack_rows([b[0] for b in self.blocks])
             y = np.concatenate([b[1] for b in self.blocks])
             w = None if self.blocks[0][2] is None else np.concatenate([b[2] for b in self.blocks])
             p = self.params

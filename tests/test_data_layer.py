@@ -330,22 +330,6 @@ def test_wide_sparse_libsvm_uses_giant_and_matches_sklearn(tmp_path):
     np.testing.assert_allclose(z, z_sk, atol=1e-2)
 
 
-@pytest.mark.parametrize("solver", ["sgd", "mixing"])
-def test_sgd_and_mixing_refuse_sparse_rows_before_the_first_pass(solver, tmp_path, capsys):
-    from scipy import sparse
-    from sklearn.datasets import dump_svmlight_file
-    X = sparse.random(50, 600, density=0.01, random_state=1, format="csr")
-    path = str(tmp_path / "wide.svm")
-    dump_svmlight_file(X, np.arange(50) % 2, path, zero_based=False)
-    model = tmp_path / "m.json"
-    assert run_cli("train", "--algo", "logistic", "--solver", solver, "--input", path,
-                   "--n-features", "600", "--model", model) == 2
-    err = capsys.readouterr().err
-    assert ("sgd and mixing need dense rows (at most 512 features); use --solver lbfgs" in err
-            and "Traceback" not in err and len(err.strip().splitlines()) == 1)
-    assert not model.exists()
-
-
 def test_sgd_on_dense_libsvm_trains_like_the_same_rows_in_csv(cancer, tmp_path):
     from sklearn.datasets import dump_svmlight_file, load_svmlight_file
     _, X, y = cancer

@@ -202,10 +202,8 @@ CASES = [
     ("kmeans short", ["train", "--algo", "kmeans", "--k", "3", "--max-iter", "2", "--input",
                       "{d}/train.csv", "--model", "{d}/k.json"],
      "--max-iter 2 is too few for k-means"),
-    ("sgd sparse", TRAIN[:4] + ["{d}/wide.svm", "--n-features", "600", "--solver", "sgd"]
-     + TRAIN[5:], "sgd and mixing need dense rows"),
-    ("mixing sparse", TRAIN[:4] + ["{d}/wide.svm", "--n-features", "600", "--solver", "mixing"]
-     + TRAIN[5:], "sgd and mixing need dense rows"),
+    ("sgd sparse weights", TRAIN[:4] + ["{d}/wide.svm", "--n-features", "600", "--solver", "sgd"]
+     + TRAIN[5:] + ["--weight-col", "1"], "--weight-col applies to CSV and packed input, not libsvm"),
     ("not a class", EVALUATE[:2] + ["{d}/labels012.csv"] + EVALUATE[3:] + ["{d}/model.json"],
      "labels012.csv, line 3: label 2: not a class of this model (0, 1)"),
     ("label 0.5", TRAIN[:4] + ["{d}/half.csv"] + TRAIN[5:], "half.csv, line 13: label 0.5"),
