@@ -252,8 +252,11 @@ def test_weighted_summaries_are_statsmodels_wls_and_glm_freq_weights(data):
     assert "log_likelihood" not in linear and "WLS" in linear["note"]
     logistic = fit("logistic", data["weighted"], weight_col=5, tol=1e-10)["summary"]
     glm = sm.GLM(data["y"], A, family=sm.families.Binomial(), freq_weights=w).fit(tol=1e-12)
-    for ours, theirs in (("coef", "params"), ("std_err", "bse"), ("p_value", "pvalues")):
+    for ours, theirs in (("coef", "params"), ("std_err", "bse")):
         np.testing.assert_allclose(logistic[ours], getattr(glm, theirs), rtol=1e-6)
+    # p-values down to 1e-25: in the tail a relative error of the standard error grows by
+    # z^2 (with statsmodels 0.15 they differ by 8e-6 there), so compare logs
+    np.testing.assert_allclose(np.log(logistic["p_value"]), np.log(glm.pvalues), rtol=1e-6)
     for ours, theirs in (("log_likelihood", "llf"), ("null_log_likelihood", "llnull"),
                          ("aic", "aic"), ("df_resid", "df_resid")):
         assert logistic[ours] == pytest.approx(getattr(glm, theirs), rel=1e-8)
