@@ -22,6 +22,9 @@ from jobs.sgd import local_sgd
 
 class MRMixingPass(BlockJob):
 
+    MODEL_PARALLEL = True
+    """Its record's ``weighted_theta`` may be summed by several reducers (``shards``)."""
+
     def init_split(self):
         self.theta = np.asarray(self.params["theta"], dtype=np.float64)
         self.blocks = []

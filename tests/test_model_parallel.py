@@ -126,6 +126,7 @@ def test_a_pass_record_is_the_same_with_r_reducers(wide, reducers):
     ("lbfgs", {"class_weight": "balanced"}),
     ("lbfgs", {"l1_ratio": 0.5}),
     ("gd", {"max_iter": 5}),
+    ("mixing", {"max_iter": 3}),
 ])
 def test_wide_models_are_the_same_with_r_reducers(wide, solver, options):
     path = wide[0]
