@@ -4,12 +4,14 @@ A refusal after forty minutes of passes is lost work, and an output written over
 is lost data. So before any pass, each output a command will write (``--model``,
 ``--checkpoint-dir``, ``--output``) must be usable: not an input file nor a directory
 holding one, not a directory where a file goes (or a file where a directory goes), not
-below an existing file, and, for local paths, in a place this user may write.
+below an existing file, and, for local paths, in a place this user may write. The array
+file a large model is written with (:func:`driver.model.arrays_path`) is checked as well.
 """
 import os
 
 import hdfs_utils
 from driver.errors import MrlearnError
+from driver.model import arrays_path
 
 
 def _normalized(path):
@@ -31,15 +33,19 @@ def check_outputs(inputs, model=None, checkpoint_dir=None, output_dir=None, plot
     write; ``checkpoint_dir``: a directory to write into (it may exist); ``output_dir``: a
     directory to create (it must not exist); ``plot``: a local PNG file to write.
     """
-    if plot and ("://" in plot or (model and _normalized(plot) == _normalized(model))):
-        raise MrlearnError("--plot %s: give a local PNG file apart from --model" % plot)
+    models = [model] if model else list(inputs)  # mrlearn plot reads the model it draws
+    if plot and ("://" in plot or _normalized(plot) in [
+            _normalized(p) for m in models for p in (m, arrays_path(m))]):
+        raise MrlearnError("--plot %s: give a local PNG file apart from --model and its "
+                           "array file" % plot)
     try:
         files = [_normalized(p) for p in hdfs_utils.expand(inputs)]
     except FileNotFoundError as e:
         raise MrlearnError("input %s matches no file; check --input" % e.args[0])
     outputs = [(option, path) for option, path in (
-        ("--model", model), ("--checkpoint-dir", checkpoint_dir), ("--output", output_dir),
-        ("--plot", plot)) if path]
+        ("--model", model), ("the array file of --model", model and arrays_path(model)),
+        ("--checkpoint-dir", checkpoint_dir), ("--output", output_dir), ("--plot", plot))
+        if path]
     for option, path in outputs:
         clash = next((f for f in files if _inside(f, _normalized(path))), None)
         if clash:
@@ -65,6 +71,10 @@ def _check_file_location(option, path):
     if hdfs_utils.exists(path) and _is_dir(path):
         raise MrlearnError("%s %s is a directory; give a file name such as %s/model.json"
                            % (option, path, path.rstrip("/")))
+    if option == "--model" and hdfs_utils.exists(arrays_path(path)) and _is_dir(
+            arrays_path(path)):
+        raise MrlearnError("--model %s: its array file %s is a directory; remove it or "
+                           "choose another --model" % (path, arrays_path(path)))
 
 
 def _is_dir(path):

@@ -123,9 +123,6 @@ def head_lines(path, max_lines, max_bytes=None):
     if tail:
         lines.append(tail.rstrip(b"\r").decode("utf-8", "replace"))
     return lines[:max_lines]
-    if tail:
-        lines.append(tail.rstrip(b"\r").decode("utf-8", "replace"))
-    return lines[:max_lines]
 
 
 def cat_parts(directory):
