@@ -30,7 +30,7 @@ from driver import mrjob_adapter as adapter
 from driver.emr import EmrCluster
 from driver.errors import MrlearnError
 from driver.interrupts import deferred, raise_if_interrupted
-from jobs.params import encode_inline
+from jobs.params import encode_inline, params_json
 from jobs.records import from_wire, join_shards
 
 log = logging.getLogger(__name__)
@@ -190,7 +190,7 @@ class Runner:
             return ["--params-inline", inline]
         path = self.scratch_path("pass") + ".json"
         with open(path, "w") as f:
-            json.dump(params, f)
+            f.write(params_json(params))
         return ["--params", path]
 
 
