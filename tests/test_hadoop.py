@@ -168,7 +168,8 @@ def test_wide_data_with_three_reducers_on_the_cluster_equals_inline(on_cluster, 
                "lbfgs"]
     assert run_cli(*_train_args(on_cluster, "--input", data, "--model", model, "--reducers",
                                 "3", "--mappers", "2", "--max-iter", "4", *options)) == 0
-    trained = json.loads(hdfs_utils.read_text(model))
+    from driver.model import load_model
+    trained = load_model(model)  # 4097 coefficients: the JSON and its array file on HDFS
     inline = fit("logistic", local, l2=1e-3, n_features=4096, max_iter=4, solver="lbfgs")
     assert trained["n_passes"] == inline["n_passes"] == 4
     np.testing.assert_allclose(theta_of(trained), theta_of(inline), rtol=1e-9, atol=1e-12)
