@@ -30,7 +30,7 @@ from driver import mrjob_adapter as adapter
 from driver.emr import EmrCluster
 from driver.errors import MrlearnError
 from driver.interrupts import deferred, raise_if_interrupted
-from jobs.params import encode_inline, params_json
+from jobs.params import inline_value, params_json
 from jobs.records import from_wire, join_shards
 
 log = logging.getLogger(__name__)
@@ -185,12 +185,13 @@ class Runner:
     def params_args(self, params):
         """``--params-inline`` when small, else a ``--params`` JSON file (which mrjob ships
         with the pass; on a cluster, one upload)."""
-        inline = encode_inline(params)
+        text = params_json(params)  # once: a wide model's lists are converted here
+        inline = inline_value(text)
         if inline is not None:
             return ["--params-inline", inline]
         path = self.scratch_path("pass") + ".json"
         with open(path, "w") as f:
-            f.write(params_json(params))
+            f.write(text)
         return ["--params", path]
 
 

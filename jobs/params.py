@@ -27,8 +27,13 @@ environment string at 128 KiB (MAX_ARG_STRLEN); 32 KiB stays well clear of both.
 def encode_inline(params):
     """The ``--params-inline`` value of ``params`` (a dict of JSON types), or None when it
     would exceed :data:`INLINE_MAX_BYTES`."""
-    text = params_json(params).encode("utf-8")
-    encoded = base64.urlsafe_b64encode(text).decode("ascii")
+    return inline_value(params_json(params))
+
+
+def inline_value(text):
+    """The ``--params-inline`` value of parameters whose :func:`params_json` is ``text``,
+    or None when it would exceed :data:`INLINE_MAX_BYTES`."""
+    encoded = base64.urlsafe_b64encode(text.encode("utf-8")).decode("ascii")
     return encoded if len(encoded) <= INLINE_MAX_BYTES else None
 
 

@@ -139,9 +139,8 @@ def test_small_text_is_not_packed_and_large_text_is(tmp_path, monkeypatch):
 @pytest.mark.parametrize("inline_max", [0, jobs.params.INLINE_MAX_BYTES])
 def test_parameters_in_the_command_line_or_a_file_give_one_model(csv_with_a_bad_row,
                                                                  monkeypatch, inline_max):
-    monkeypatch.setattr(driver.passes, "encode_inline",
-                        lambda params: jobs.params.encode_inline(params)
-                        if inline_max else None)
+    monkeypatch.setattr(driver.passes, "inline_value",
+                        lambda text: jobs.params.inline_value(text) if inline_max else None)
     model, leftovers = _train(csv_with_a_bad_row, "logistic", False, l2=1e-3)
     assert any(name.startswith("pass-") for name in leftovers) == (inline_max == 0)
     reference, _ = _train(csv_with_a_bad_row, "logistic", False, l2=1e-3)
