@@ -37,6 +37,8 @@ import numpy as np
 import scipy.sparse as sp
 from scipy.optimize import minimize
 
+from jobs.params import params_json
+
 ZIPF_EXPONENT = 1.1
 TRUE_DENSITY = 0.05
 TRUE_SCALE = 8.0
@@ -229,7 +231,7 @@ def split_record_pairs(path, d, mappers, reducers, theta):
 def _params_file(params):
     handle, path = tempfile.mkstemp(suffix=".json")
     with os.fdopen(handle, "w") as f:
-        json.dump(params, f)
+        f.write(params_json(params))  # as the driver writes them
     return path
 
 

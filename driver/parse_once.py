@@ -59,7 +59,7 @@ class ParseOnce:
         if not self.directory or self.spec.packed:
             return run_pass(job_class, params, self.spec.files, self.runner)
         hdfs_utils.remove(self.directory)  # what a crashed first pass left
-        parts = max(1, len(self.spec.files))
+        parts = self.runner.pack_parts(self.spec.files)
         record = run_packing(job_class, params, self.spec.files, self.directory, self.runner,
                              parts)
         marker = {"format": "mrlearn-packed", "n_columns": self.spec.n_columns,

@@ -173,6 +173,10 @@ class Runner:
         size = self.input_bytes(files)
         return size is not None and size >= PARSE_ONCE_MIN_BYTES
 
+    def pack_parts(self, files):
+        """Part files parse once writes for the input ``files``: one a file."""
+        return max(1, len(files))
+
     def temp_dir(self):
         """Where a command's temporary data (packed input) goes when it has no checkpoint
         directory; removed when the runner closes."""
@@ -207,6 +211,11 @@ class LocalRunner(Runner):
 
     def wrap(self, runner_class, partitioned):
         return Runner.wrap(self, adapter.one_split_per_mapper(runner_class), partitioned)
+
+    def pack_parts(self, files):
+        """One a file, and at least one a mapper (one a core unless ``--mappers`` says, as
+        mrjob's local runner): each mapper's split is then a whole part, linked, not copied."""
+        return max(1, len(files), self.mappers or os.cpu_count() or 1)
 
     @contextlib.contextmanager
     def running(self):

@@ -16,7 +16,7 @@ import json
 
 import numpy as np
 
-from jobs.records import COMPACT_MIN_SIZE, from_wire, to_json
+from jobs.records import COMPACT_MIN_SIZE, base64_array, from_wire, to_json
 
 INLINE_MAX_BYTES = 32 * 1024
 """Largest ``--params-inline`` value. Hadoop Streaming puts the task command line in the
@@ -40,7 +40,7 @@ def inline_value(text):
 def params_json(params):
     """The JSON text of ``params`` (a dict of JSON types) as tasks read it, long float lists
     compact."""
-    return json.dumps(to_json(_float_arrays(params), compact=True), separators=(",", ":"))
+    return json.dumps(to_json(_float_arrays(params), compact=base64_array), separators=(",", ":"))
 
 
 def _float_arrays(value):

@@ -125,17 +125,18 @@ def test_regression_sums_give_r2():
 
 
 def test_records_travel_compact_and_exact():
-    """Float arrays of COMPACT_MIN_SIZE numbers or more cross the wire as base64 float64:
+    """Float arrays of COMPACT_MIN_SIZE numbers or more travel in JSON text (pass
+    parameters, a packing pass's record) as base64 float64:
     every bit back (signed zero, subnormals, extremes), smaller than JSON text, small
     arrays and other fields as JSON; a merge over the wire equals the merge in memory."""
     import json as json_module
-    from jobs.records import COMPACT_MIN_SIZE, from_wire, merge_records
+    from jobs.records import COMPACT_MIN_SIZE, base64_array, from_wire, merge_records
     rng = np.random.default_rng(0)
     big = rng.standard_normal((3, COMPACT_MIN_SIZE))
     big[0, :4] = [-0.0, 5e-324, 1.7976931348623157e308, -2.2250738585072014e-308]
     record = {"n": 7, "grad": big, "loss": np.array([1.5, 2.5]), "labels": [0.0, 1.0],
               "fold_rfactors": [(3, np.zeros(2), big[1:])]}
-    wire = json_module.loads(json_module.dumps(to_json(record, compact=True)))
+    wire = json_module.loads(json_module.dumps(to_json(record, compact=base64_array)))
     assert len(json_module.dumps(wire)) < 0.6 * len(json_module.dumps(to_json(record)))
     back = from_wire(wire)
     assert back["grad"].tobytes() == big.tobytes() and back["grad"].dtype == np.float64
@@ -143,7 +144,7 @@ def test_records_travel_compact_and_exact():
     assert from_wire(wire, lists=True)["grad"] == big.tolist()
     other = {"n": 1, "grad": -big, "loss": np.array([1.0, 1.0])}
     merged = merge_records(from_wire(wire), from_wire(json_module.loads(json_module.dumps(
-        to_json(other, compact=True)))))
+        to_json(other, compact=base64_array)))))
     direct = merge_records(record, other)
     assert np.array_equal(merged["grad"], direct["grad"]) and merged["n"] == 8
 

@@ -15,6 +15,7 @@ from driver.train import TrainConfig, train
 from jobs.objective_pass import MRObjectivePass
 from jobs.partitioning import hadoop_partition
 from jobs.records import join_shards, merge_records, shard_record, split_key, to_json
+from jobs.wire import decode_value, encode_value
 from test_giant import sklearn_theta
 
 D_BITS = 11
@@ -81,7 +82,7 @@ def test_a_reducer_holds_one_running_sum_not_every_split_record():
 
     def records():
         for i in range(50):
-            yield to_json({"n": 1, "grad": np.full((1, d), float(i))}, compact=True)
+            yield decode_value(encode_value({"n": 1, "grad": np.full((1, d), float(i))}))
 
     tracemalloc.start()
     list(job.reducer("k", records()))

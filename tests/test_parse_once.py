@@ -174,7 +174,7 @@ def test_parse_once_on_the_local_runner(csv_with_a_bad_row):
 
 
 LIBSVM_MATRIX = [
-    (2048, {}),                                    # sparse rows, GIANT
+    (2048, {"max_iter": 60, "tol": 1e-12}),        # sparse rows, GIANT (to the optimum)
     (2048, {"solver": "lbfgs", "standardize": True}),
     (2048, {"solver": "lbfgs", "l1_ratio": 0.5}),
     (2048, {"hash_features": 9, "n_features": None}),  # hashed into 512 dense columns
@@ -208,11 +208,16 @@ def test_a_packed_libsvm_run_gives_the_model_of_a_parsing_run(libsvm_with_a_bad_
     packed, leftovers = _train(path, "logistic", True, **options)
     assert "packed" in leftovers
     assert packed["solver"] == parsed["solver"]
-    assert packed["n_passes"] == parsed["n_passes"] > 1
     assert (packed["n_rows"], packed["bad_rows"]) == (parsed["n_rows"], parsed["bad_rows"])
     assert parsed["n_rows"] == 1500 and parsed["bad_rows"] == (1 if width > 64 else 0)
-    np.testing.assert_allclose(packed["coef"], parsed["coef"], rtol=1e-9, atol=1e-12)
-    np.testing.assert_allclose(packed["intercept"], parsed["intercept"], rtol=1e-9, atol=1e-12)
+    # GIANT's directions depend on the splits, which differ between text and packed lines
+    # (lines of other sizes): its passes may differ, not its optimum.
+    giant = parsed["solver"] == "giant"
+    assert abs(packed["n_passes"] - parsed["n_passes"]) <= (4 if giant else 0)
+    assert parsed["n_passes"] > 1
+    tolerance = dict(rtol=1e-5, atol=1e-6) if giant else dict(rtol=1e-9, atol=1e-12)
+    np.testing.assert_allclose(packed["coef"], parsed["coef"], **tolerance)
+    np.testing.assert_allclose(packed["intercept"], parsed["intercept"], **tolerance)
 
 
 def test_sparse_packed_blocks_round_trip_and_refuse_damage():
@@ -236,10 +241,10 @@ def test_libsvm_packed_blocks_serve_the_resumed_run(libsvm_with_a_bad_row, tmp_p
     checkpoint = str(tmp_path / "ck")
     options = dict(n_features=2048, l2=1e-3, tol=1e-12)
     _train(libsvm_with_a_bad_row[0], "logistic", True, checkpoint, max_iter=2, **options)
-    lines = open(os.path.join(checkpoint, "packed", "part-00000")).read().splitlines()
-    assert lines and all(line.startswith("MRLS1,") for line in lines)
+    lines = open(os.path.join(checkpoint, "packed", "part-00000"), "rb").read().splitlines()
+    assert lines and all(line.startswith(b"MRLS2,") for line in lines)  # binary lines
     resumed, _ = _train(libsvm_with_a_bad_row[0], "logistic", True, checkpoint, resume=True,
                         **options)
-    straight, _ = _train(libsvm_with_a_bad_row[0], "logistic", False, **options)
+    straight, _ = _train(libsvm_with_a_bad_row[0], "logistic", True, **options)  # packs too
     assert resumed["n_passes"] == straight["n_passes"]
     np.testing.assert_allclose(resumed["coef"], straight["coef"], rtol=1e-9, atol=1e-12)
