@@ -341,7 +341,11 @@ def main(argv=None):
     parser.add_argument("--max-passes", type=int, default=400)
     parser.add_argument("--no-vw", action="store_true")
     parser.add_argument("--out", default=os.path.join("bench", "results"))
+    parser.add_argument("--scale-only", action="store_true",
+                        help="only the pass at scale, replacing it in the saved wide.json")
     args = parser.parse_args(argv)
+    if args.scale_only:
+        return _scale_only(args)
     from sklearn.datasets import dump_svmlight_file
     d = 2 ** args.bits
     tmp = tempfile.mkdtemp(prefix="bench-wide-")
@@ -385,6 +389,20 @@ def main(argv=None):
     with open(os.path.join(args.out, "wide.json"), "w") as f:
         json.dump(results, f, indent=1)
     print(report(results))
+    return results
+
+
+def _scale_only(args):
+    path = os.path.join(args.out, "wide.json")
+    with open(path) as f:
+        results = json.load(f)
+    results["scale"] = one_pass_at_scale(tempfile.mkdtemp(prefix="bench-wide-"),
+                                         args.scale_rows, args.scale_bits, args.nnz,
+                                         float(args.l2.split(",")[0]),
+                                         [int(r) for r in args.reducers.split(",")])
+    with open(path, "w") as f:
+        json.dump(results, f, indent=1)
+    print(json.dumps(results["scale"], indent=1))
     return results
 
 

@@ -154,10 +154,15 @@ def test_logistic_newton_on_the_cluster_equals_inline(on_cluster, small_logistic
                 if "/mrlearn-" in p]
 
 
-def test_wide_data_with_three_reducers_on_the_cluster_equals_inline(on_cluster, tmp_path):
+def test_wide_data_with_three_reducers_on_the_cluster_equals_inline(on_cluster, tmp_path,
+                                                                    monkeypatch):
     """Model-parallel passes on YARN: 2^12 sparse features, L-BFGS (whose passes do not
     depend on the splits, as GIANT's local systems do), --reducers 3 (each reducer sums a
-    third of the gradient) and 2 mappers give the inline runner's one-reducer model."""
+    third of the gradient) and 2 mappers give the inline runner's one-reducer model. The
+    input is parsed once (as larger input would be), so binary lines cross Hadoop both as
+    map output (records) and as input (packed sparse rows, jobs.wire)."""
+    import driver.passes
+    monkeypatch.setattr(driver.passes.ClusterRunner, "packs_text", lambda self, files: True)
     from sklearn.datasets import dump_svmlight_file
     from bench.wide import rcv1_like
     X, y = rcv1_like(4000, 12, nnz=20, seed=5)
